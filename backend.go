@@ -1,0 +1,276 @@
+package sessionauth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/gomodule/redigo/redis"
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+	"go.uber.org/zap"
+
+	"github.com/caddy-session-auth/caddy-session-auth/sessionstore"
+)
+
+// redisKeyPrefix starts every key the plugin writes in Redis.
+const redisKeyPrefix = "session_auth:"
+
+// errBackendDown is what a request learns when the store cannot answer.
+var errBackendDown = errors.New("session backend unavailable")
+
+// sessionBackend hands out the session store. With Redis and no configured
+// secret, the store can only be built once Redis has given us the shared
+// cookie key, which may be long after Caddy started; until then every call
+// tries again, so service resumes by itself when Redis returns.
+type sessionBackend struct {
+	store atomic.Pointer[sessionstore.Store]
+	mu    sync.Mutex // one key fetch at a time
+	build func() (sessionstore.Store, error)
+}
+
+func (b *sessionBackend) get() (sessionstore.Store, error) {
+	if s := b.store.Load(); s != nil {
+		return *s, nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := b.store.Load(); s != nil {
+		return *s, nil
+	}
+	s, err := b.build()
+	if err != nil {
+		return nil, err
+	}
+	b.store.Store(&s)
+	return s, nil
+}
+
+func newFileBackend(sa *SessionAuth, files *sessionstore.Files, keys [][]byte) *sessionBackend {
+	store := &sessionstore.Files{
+		Dir:     files.Dir,
+		Codecs:  sa.codecs(keys),
+		Options: sa.cookieDefaults(),
+		TTL:     sa.initialTTL,
+	}
+	b := &sessionBackend{}
+	var s sessionstore.Store = store
+	b.store.Store(&s)
+	return b
+}
+
+func newRedisBackend(sa *SessionAuth, pool *redis.Pool, keys [][]byte) *sessionBackend {
+	return &sessionBackend{build: func() (sessionstore.Store, error) {
+		if keys == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			key, err := sessionstore.RedisKey(ctx, pool, redisKeyPrefix+"cookie_key")
+			if err != nil {
+				return nil, err
+			}
+			keys = [][]byte{key}
+		}
+		return sessionstore.NewRedis(pool, redisKeyPrefix+"session:", *sa.cookieDefaults(), sa.codecs(keys)...), nil
+	}}
+}
+
+// codecs signs cookies with a key derived from each secret, the first one
+// signing and all verifying. Cookies are signed, not encrypted: they carry
+// only a random session id.
+func (sa *SessionAuth) codecs(keys [][]byte) []securecookie.Codec {
+	maxAge := int((sa.longestLifetime() + time.Hour).Seconds())
+	codecs := make([]securecookie.Codec, len(keys))
+	for i, k := range keys {
+		mac := hmac.New(sha256.New, k)
+		mac.Write([]byte("caddy-session-auth cookie signing"))
+		c := securecookie.New(mac.Sum(nil), nil)
+		c.MaxAge(maxAge)
+		c.MaxLength(1024)
+		codecs[i] = c
+	}
+	return codecs
+}
+
+func (sa *SessionAuth) longestLifetime() time.Duration {
+	return max(time.Duration(sa.Lifetime), time.Duration(*sa.RememberMe))
+}
+
+// cookieDefaults are the attributes every session cookie has; Secure is
+// added per request, when it came over HTTPS.
+func (sa *SessionAuth) cookieDefaults() *sessions.Options {
+	return &sessions.Options{
+		Path:     "/",
+		MaxAge:   int(time.Duration(sa.Lifetime).Seconds()),
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// initialTTL is how long a new record may sit unused in the store.
+func (sa *SessionAuth) initialTTL(s *sessions.Session) time.Duration {
+	rec, _ := sessionstore.Get(s)
+	return sa.recordTTL(rec, now())
+}
+
+// recordTTL lets a record live until its idle or absolute deadline, whichever
+// is first, plus a minute so the store never drops a session the server
+// still counts as alive.
+func (sa *SessionAuth) recordTTL(rec sessionstore.Record, at time.Time) time.Duration {
+	ttl := min(time.Duration(sa.IdleTimeout), rec.Expires.Sub(at))
+	return max(ttl, 0) + time.Minute
+}
+
+// fileKey returns the generated cookie key of the file backend.
+func fileKey(sessionsDir string) ([]byte, error) {
+	return sessionstore.FileKey(filepath.Join(sessionsDir, "cookie.key"))
+}
+
+// resolveSecrets expands {env.*} and {file.*} placeholders and checks that
+// each secret is long enough to be a key; nil means none were configured.
+func resolveSecrets(secrets []string) ([][]byte, error) {
+	if len(secrets) == 0 {
+		return nil, nil
+	}
+	repl := caddy.NewReplacer()
+	keys := make([][]byte, 0, len(secrets))
+	for i, s := range secrets {
+		v := repl.ReplaceKnown(s, "")
+		if len(v) < 32 {
+			return nil, fmt.Errorf("secret %d is shorter than 32 characters (after resolving placeholders)", i+1)
+		}
+		keys = append(keys, []byte(v))
+	}
+	return keys, nil
+}
+
+// Redis pools outlive config reloads: each URL keeps one pool for as long as
+// any loaded config uses it.
+var redisPools = caddy.NewUsagePool()
+
+type redisPool struct{ *redis.Pool }
+
+func (p redisPool) Destruct() error { return p.Pool.Close() }
+
+func acquireRedisPool(rawURL string, logger *zap.Logger) (*redis.Pool, error) {
+	if err := checkRedisURL(rawURL); err != nil {
+		return nil, err
+	}
+	val, loaded, err := redisPools.LoadOrNew(rawURL, func() (caddy.Destructor, error) {
+		return redisPool{newRedisPool(rawURL)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	pool := val.(redisPool).Pool
+	if !loaded {
+		go warnIfNotPersistent(pool, logger)
+	}
+	return pool, nil
+}
+
+func releaseRedisPool(rawURL string) {
+	_, _ = redisPools.Delete(rawURL)
+}
+
+// newRedisPool bounds everything: dial and I/O timeouts, the number of
+// connections, and (in sessionstore) the wait for one. It checks a pooled
+// connection with PING only after it sat idle a while, instead of on every
+// borrow as redistore's own pool does, which costs a round trip per request.
+func newRedisPool(rawURL string) *redis.Pool {
+	return &redis.Pool{
+		MaxIdle:     32,
+		MaxActive:   128,
+		Wait:        true,
+		IdleTimeout: 4 * time.Minute,
+		DialContext: func(ctx context.Context) (redis.Conn, error) {
+			return redis.DialURLContext(ctx, rawURL,
+				redis.DialConnectTimeout(2*time.Second),
+				redis.DialReadTimeout(2*time.Second),
+				redis.DialWriteTimeout(2*time.Second),
+			)
+		},
+		TestOnBorrow: func(c redis.Conn, lastUsed time.Time) error {
+			if time.Since(lastUsed) < 30*time.Second {
+				return nil
+			}
+			_, err := c.Do("PING")
+			return err
+		},
+	}
+}
+
+// warnIfNotPersistent tells the operator when Redis would lose accounts on a
+// restart. A Redis that refuses CONFIG (managed services) is not reported.
+func warnIfNotPersistent(pool *redis.Pool, logger *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	conn, err := pool.GetContext(ctx)
+	if err != nil {
+		logger.Warn("redis is unreachable; protected requests get 503 until it answers", zap.Error(err))
+		return
+	}
+	defer conn.Close()
+	save, err1 := redis.StringMap(conn.Do("CONFIG", "GET", "save"))
+	aof, err2 := redis.StringMap(conn.Do("CONFIG", "GET", "appendonly"))
+	if err1 != nil || err2 != nil {
+		return
+	}
+	if save["save"] == "" && aof["appendonly"] != "yes" {
+		logger.Warn("redis has persistence turned off (no RDB snapshots, no AOF): accounts kept in it are lost when it restarts")
+	}
+}
+
+// File session folders also outlive reloads, with one purge loop each.
+var fileSessionDirs = caddy.NewUsagePool()
+
+type purgeLoop struct {
+	files *sessionstore.Files
+	stop  chan struct{}
+}
+
+func (p purgeLoop) Destruct() error {
+	close(p.stop)
+	return nil
+}
+
+// purgeEvery is how often expired session files are removed.
+const purgeEvery = 10 * time.Minute
+
+func acquireFileSessions(dir string, logger *zap.Logger) (*sessionstore.Files, error) {
+	val, _, err := fileSessionDirs.LoadOrNew(dir, func() (caddy.Destructor, error) {
+		p := purgeLoop{files: &sessionstore.Files{Dir: dir}, stop: make(chan struct{})}
+		go func() {
+			t := time.NewTicker(purgeEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-p.stop:
+					return
+				case <-t.C:
+					if n, err := p.files.Purge(time.Now()); err != nil {
+						logger.Warn("purging expired session files", zap.Error(err))
+					} else if n > 0 {
+						logger.Debug("purged expired session files", zap.Int("count", n))
+					}
+				}
+			}
+		}()
+		return p, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return val.(purgeLoop).files, nil
+}
+
+func releaseFileSessions(dir string) {
+	_, _ = fileSessionDirs.Delete(dir)
+}

@@ -1,0 +1,433 @@
+package sessionauth
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/gorilla/securecookie"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/testredis"
+)
+
+// The integration tests run a real Caddy (caddytest, in this process) with
+// real Caddyfiles, against a real redis-server on a free port.
+var (
+	testRedis *testredis.Server
+	siteDir   string
+	scratch   string
+)
+
+const (
+	baseURL      = "http://localhost:9080"
+	testPassword = "correct horse battery"
+	testSecret   = "0123456789abcdef0123456789abcdef-test-secret"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	var err error
+	scratch, err = os.MkdirTemp("", "session-auth-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(scratch)
+	// Caddy's data directory (generated keys, default users file) goes to
+	// scratch, never to the developer's own.
+	os.Setenv("XDG_DATA_HOME", filepath.Join(scratch, "data"))
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(scratch, "config"))
+	siteDir = filepath.Join(scratch, "site")
+	for name, body := range map[string]string{
+		"index.html":           "public home",
+		"public.txt":           "public text",
+		"members/index.html":   "SECRET members index",
+		"members/x":            "SECRET x",
+		"members/secret.txt":   "SECRET text",
+		"members/who.html":     `user={{placeholder "http.auth.user.id"}}`,
+		"greet.html":           `hello {{placeholder "http.auth.user.id"}}`,
+		"auth-decoy/index.txt": "decoy",
+	} {
+		p := filepath.Join(siteDir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	testRedis, err = testredis.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the tests need a real redis-server:", err)
+		return 1
+	}
+	defer testRedis.Close()
+	return m.Run()
+}
+
+// backend is one way of keeping sessions and accounts, as Caddyfile lines.
+type backend struct {
+	name  string
+	lines func(t *testing.T) string
+}
+
+func fileBackend() backend {
+	return backend{"files", func(t *testing.T) string {
+		dir := t.TempDir()
+		return fmt.Sprintf("users_file %s\n\t\tsessions_dir %s", filepath.Join(dir, "users.json"), filepath.Join(dir, "sessions"))
+	}}
+}
+
+func redisBackend() backend {
+	return backend{"redis", func(t *testing.T) string {
+		if err := testRedis.FlushAll(); err != nil {
+			t.Fatalf("flushing redis: %v", err)
+		}
+		return "redis " + testRedis.URL(0)
+	}}
+}
+
+// forEachBackend runs a test once on files and once on Redis.
+func forEachBackend(t *testing.T, test func(t *testing.T, b backend)) {
+	for _, b := range []backend{fileBackend(), redisBackend()} {
+		t.Run(b.name, func(t *testing.T) { test(t, b) })
+	}
+}
+
+// site loads a Caddyfile whose one site serves siteDir through file_server
+// and templates, with the given session_auth directive line and options.
+// The log goes to a file, returned, so tests can read what was logged.
+func site(t *testing.T, directive, options string) string {
+	t.Helper()
+	clockSkew.Store(0)
+	t.Cleanup(func() { clockSkew.Store(0) })
+	logFile := filepath.Join(t.TempDir(), "caddy.log")
+	config := fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	skip_install_trust
+	log {
+		output file %s
+		level DEBUG
+	}
+}
+
+http://localhost:9080 {
+	root * %s
+	%s {
+		%s
+	}
+	templates
+	file_server
+}
+`, logFile, siteDir, directive, options)
+	tc := caddytest.NewTester(t)
+	tc.InitServer(config, "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	return logFile
+}
+
+// client is a browser-like client: its own cookie jar, no redirects
+// followed, so tests see each 303 and its Location.
+type client struct {
+	t   *testing.T
+	hc  *http.Client
+	jar *cookiejar.Jar
+}
+
+func newClient(t *testing.T) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, jar: jar, hc: &http.Client{
+		Jar:     jar,
+		Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}}
+}
+
+// response is what a test looks at: status, headers and the whole body.
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (c *client) do(req *http.Request) response {
+	c.t.Helper()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, resp.Header, string(body)}
+}
+
+// get fetches a path as a browser would (Accept: text/html).
+func (c *client) get(path string) response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, baseURL+path, nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	return c.do(req)
+}
+
+// getAPI fetches a path as a script would (no HTML in Accept).
+func (c *client) getAPI(path string) response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, baseURL+path, nil)
+	req.Header.Set("Accept", "application/json")
+	return c.do(req)
+}
+
+// post sends a same-origin form, as the plugin's own pages do.
+func (c *client) post(path string, form url.Values) response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, baseURL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", baseURL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return c.do(req)
+}
+
+func (c *client) register(user, password, next string) response {
+	c.t.Helper()
+	return c.post("/auth/register", url.Values{"username": {user}, "password": {password}, "password_confirm": {password}, "next": {next}})
+}
+
+func (c *client) login(user, password, next string) response {
+	c.t.Helper()
+	return c.post("/auth/login", url.Values{"username": {user}, "password": {password}, "next": {next}})
+}
+
+func (c *client) logout() response {
+	c.t.Helper()
+	return c.post("/auth/logout", url.Values{})
+}
+
+// cookie is the session cookie the client holds now ("" for none).
+func (c *client) cookie() string {
+	u, _ := url.Parse(baseURL)
+	for _, ck := range c.jar.Cookies(u) {
+		if ck.Name == defaultCookieName {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// withCookie is a fresh client that holds only the given session cookie,
+// as an attacker with a copied cookie would.
+func withCookie(t *testing.T, value string) *client {
+	c := newClient(t)
+	u, _ := url.Parse(baseURL)
+	c.jar.SetCookies(u, []*http.Cookie{{Name: defaultCookieName, Value: value, Path: "/"}})
+	return c
+}
+
+// sessionID decodes a cookie value signed with testSecret.
+func sessionID(t *testing.T, value string) string {
+	t.Helper()
+	var id string
+	if err := securecookie.DecodeMulti(defaultCookieName, value, &id, testCodecs()...); err != nil {
+		t.Fatalf("decoding session cookie: %v", err)
+	}
+	return id
+}
+
+// signID makes a validly signed cookie for any id, as someone who knows
+// the secret (or a leaked old cookie) could.
+func signID(t *testing.T, id string) string {
+	t.Helper()
+	v, err := securecookie.EncodeMulti(defaultCookieName, id, testCodecs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func testCodecs() []securecookie.Codec {
+	sa := &SessionAuth{}
+	sa.applyDefaults()
+	return sa.codecs([][]byte{[]byte(testSecret)})
+}
+
+// wantGranted asserts that a protected path was served.
+func wantGranted(t *testing.T, r response, what string) {
+	t.Helper()
+	if r.status != http.StatusOK || !strings.Contains(r.body, "SECRET") && !strings.Contains(r.body, "user=") {
+		t.Fatalf("%s: want the protected content (200), got %d %q", what, r.status, r.body)
+	}
+}
+
+// wantDenied asserts that a protected path was refused: 303 to the login
+// page for browsers, 401 for scripts, and never the content.
+func wantDenied(t *testing.T, r response, what string) {
+	t.Helper()
+	if strings.Contains(r.body, "SECRET") {
+		t.Fatalf("%s: protected content was served (%d)", what, r.status)
+	}
+	if r.status != http.StatusSeeOther && r.status != http.StatusUnauthorized {
+		t.Fatalf("%s: want 303 or 401, got %d", what, r.status)
+	}
+	if r.status == http.StatusSeeOther && !strings.HasPrefix(r.header.Get("Location"), "/auth/login?next=") {
+		t.Fatalf("%s: redirected to %q, not the login page", what, r.header.Get("Location"))
+	}
+}
+
+func TestRegisterLoginAccessLogout(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		site(t, "session_auth /members/*", "registration open\n\t\t"+b.lines(t))
+		c := newClient(t)
+
+		wantDenied(t, c.get("/members/x"), "before registering")
+		if r := c.get("/public.txt"); r.status != 200 || r.body != "public text" {
+			t.Fatalf("public page: %d %q", r.status, r.body)
+		}
+		r := c.register("Alice", testPassword, "/members/x")
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/members/x" {
+			t.Fatalf("register: want 303 to /members/x, got %d %q", r.status, r.header.Get("Location"))
+		}
+		wantGranted(t, c.get("/members/x"), "after registering")
+		if r := c.get("/members/who.html"); r.body != "user=alice" {
+			t.Fatalf("{http.auth.user.id} on a protected page: got %q", r.body)
+		}
+		if r := c.get("/greet.html"); r.body != "hello alice" {
+			t.Fatalf("{http.auth.user.id} on a public page with a session: got %q", r.body)
+		}
+
+		r = c.logout()
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/auth/login" {
+			t.Fatalf("logout: want 303 to /auth/login, got %d %q", r.status, r.header.Get("Location"))
+		}
+		wantDenied(t, c.get("/members/x"), "after logout")
+		if r := c.get("/greet.html"); r.body != "hello " {
+			t.Fatalf("public page after logout: got %q", r.body)
+		}
+
+		r = c.login("ALICE ", testPassword, "/members/secret.txt")
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/members/secret.txt" {
+			t.Fatalf("login: want 303 to /members/secret.txt, got %d %q", r.status, r.header.Get("Location"))
+		}
+		wantGranted(t, c.get("/members/secret.txt"), "after login")
+	})
+}
+
+func TestUnauthenticatedBrowserIsSentToLoginAndScriptsGet401(t *testing.T) {
+	site(t, "session_auth /members/*", fileBackend().lines(t))
+	c := newClient(t)
+	r := c.get("/members/x?a=1&b=2")
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/auth/login?next="+url.QueryEscape("/members/x?a=1&b=2") {
+		t.Fatalf("browser: want 303 to the login page with next, got %d %q", r.status, r.header.Get("Location"))
+	}
+	if r := c.getAPI("/members/x"); r.status != http.StatusUnauthorized {
+		t.Fatalf("script: want 401, got %d", r.status)
+	}
+	req, _ := http.NewRequest(http.MethodPost, baseURL+"/members/x", nil)
+	req.Header.Set("Accept", "text/html")
+	if r := c.do(req); r.status != http.StatusUnauthorized {
+		t.Fatalf("POST from a browser: want 401, got %d", r.status)
+	}
+}
+
+func TestWholeSiteProtectedWithoutMatcher(t *testing.T) {
+	site(t, "session_auth", "registration open\n\t\t"+fileBackend().lines(t))
+	c := newClient(t)
+	wantDenied(t, c.getAPI("/public.txt"), "no matcher: every page")
+	if r := c.get("/auth/login"); r.status != 200 || !strings.Contains(r.body, `name="password"`) {
+		t.Fatalf("the login page must stay reachable: %d", r.status)
+	}
+	if r := c.get("/auth/style.css"); r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/css") {
+		t.Fatalf("the login page's stylesheet must stay reachable: %d", r.status)
+	}
+	if r := c.get("/auth/nothing-here"); r.status != http.StatusNotFound {
+		t.Fatalf("unknown page under the prefix: want 404, got %d", r.status)
+	}
+	c.register("bob", testPassword, "/")
+	if r := c.get("/public.txt"); r.status != 200 {
+		t.Fatalf("after registering: %d", r.status)
+	}
+}
+
+func TestLogoutKillsCopiedCookie(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		site(t, "session_auth /members/*", "registration open\n\t\t"+b.lines(t))
+		c := newClient(t)
+		c.register("carol", testPassword, "/")
+		copied := withCookie(t, c.cookie())
+		wantGranted(t, copied.get("/members/x"), "copied cookie before logout")
+		c.logout()
+		wantDenied(t, copied.get("/members/x"), "copied cookie after logout")
+		wantDenied(t, copied.getAPI("/members/x"), "copied cookie after logout, as a script")
+	})
+}
+
+func TestLoginIssuesNewIDAndRetiresOldOne(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		site(t, "session_auth /members/*", "registration open\n\t\tsecret "+testSecret+"\n\t\t"+b.lines(t))
+		c := newClient(t)
+		c.register("dave", testPassword, "/")
+		first := c.cookie()
+		if r := c.login("dave", testPassword, "/"); r.status != http.StatusSeeOther {
+			t.Fatalf("second login: %d", r.status)
+		}
+		second := c.cookie()
+		if sessionID(t, first) == sessionID(t, second) {
+			t.Fatal("logging in again kept the same session id")
+		}
+		wantDenied(t, withCookie(t, first).get("/members/x"), "the id from before the new login")
+		wantGranted(t, withCookie(t, second).get("/members/x"), "the new id")
+	})
+}
+
+func TestPlantedDeadIDIsNeverReusedAtLogin(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		site(t, "session_auth /members/*", "registration open\n\t\tsecret "+testSecret+"\n\t\t"+b.lines(t))
+		newClient(t).register("erin", testPassword, "/")
+		// An attacker plants a validly signed cookie whose record does not
+		// exist, hoping the victim's login will bring that id to life.
+		planted := signID(t, "PLANTEDPLANTEDPLANTEDPLANTEDPLANTEDPLANTEDPLANTED2345")
+		victim := withCookie(t, planted)
+		if r := victim.login("erin", testPassword, "/"); r.status != http.StatusSeeOther {
+			t.Fatalf("login: %d", r.status)
+		}
+		if got := sessionID(t, victim.cookie()); strings.HasPrefix(got, "PLANTED") {
+			t.Fatal("login reused the planted session id")
+		}
+		wantDenied(t, withCookie(t, planted).get("/members/x"), "the planted id after the victim's login")
+	})
+}
+
+func TestSessionCookieAttributes(t *testing.T) {
+	site(t, "session_auth /members/*", "registration open\n\t\tsecret "+testSecret+"\n\t\t"+fileBackend().lines(t))
+	r := newClient(t).register("frank", testPassword, "/")
+	cookies := (&http.Response{Header: r.header}).Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("want one cookie, got %d", len(cookies))
+	}
+	ck := cookies[0]
+	if ck.Name != "caddy_session" || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Secure {
+		t.Fatalf("cookie attributes over plain HTTP: %+v", ck)
+	}
+	// 256 bits from crypto/rand in base32 are 52 characters.
+	if id := sessionID(t, ck.Value); len(id) < 52 {
+		t.Fatalf("session id %d characters long, want at least 52 (256 bits)", len(id))
+	}
+}

@@ -1,0 +1,297 @@
+// Package sessionauth is a Caddy HTTP handler that puts a login wall in front
+// of a site: login, registration and logout pages, bcrypt-hashed accounts,
+// server-side sessions in Redis or in files, and protected routes chosen with
+// Caddy's own matchers.
+package sessionauth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-session-auth/caddy-session-auth/users"
+)
+
+func init() {
+	caddy.RegisterModule(SessionAuth{})
+}
+
+// SessionAuth serves the login, registration and logout pages under
+// PathPrefix and guards the requests that Protect selects: a request with a
+// valid session goes on with `{http.auth.user.id}` set to the username; a
+// browser without one is sent to the login page, any other client gets 401.
+//
+// Sessions, accounts and the generated cookie key live in Redis when Redis is
+// set, so several Caddy instances can share them; otherwise in files under
+// Caddy's data directory.
+type SessionAuth struct {
+	// Protect selects the protected requests with Caddy request matchers;
+	// any one matcher set that matches protects the request. Default: every
+	// request except the plugin's own pages under PathPrefix.
+	Protect caddyhttp.RawMatcherSets `json:"protect,omitempty" caddy:"namespace=http.matchers"`
+
+	// Redis is the URL of the Redis server that keeps sessions, accounts and
+	// the generated cookie key: redis://[user:pass@]host:port[/db] or
+	// rediss:// for TLS. Default: none, so files under Caddy's data directory.
+	Redis string `json:"redis,omitempty"`
+
+	// UsersFile is the accounts file of the file backend. Default:
+	// session_auth/users.json in Caddy's data directory.
+	UsersFile string `json:"users_file,omitempty"`
+
+	// SessionsDir is the folder of the file backend's session records and
+	// generated cookie key. Default: session_auth/sessions in Caddy's data
+	// directory.
+	SessionsDir string `json:"sessions_dir,omitempty"`
+
+	// Secrets are the cookie signing keys, newest first: the first signs,
+	// all verify, so a key can be rotated without logging anyone out. Each
+	// must be at least 32 characters; {env.*} and {file.*} placeholders are
+	// resolved. Default: a random key generated once and kept in the backend.
+	Secrets []string `json:"secrets,omitempty"`
+
+	// Registration is "open" to let anyone create an account at
+	// PathPrefix/register, or "closed". Default: closed.
+	Registration string `json:"registration,omitempty"`
+
+	// PathPrefix is where the login, register and logout pages live.
+	// Default: /auth.
+	PathPrefix string `json:"path_prefix,omitempty"`
+
+	// CookieName is the session cookie's name. Default: caddy_session.
+	CookieName string `json:"cookie_name,omitempty"`
+
+	// IdleTimeout ends a session that has not been used for this long; each
+	// use pushes it back. Default: 2h.
+	IdleTimeout caddy.Duration `json:"idle_timeout,omitempty"`
+
+	// Lifetime ends a session this long after login, however active it is.
+	// Default: 24h.
+	Lifetime caddy.Duration `json:"lifetime,omitempty"`
+
+	// RememberMe is the lifetime of a session whose user ticked "remember
+	// me"; 0 hides the checkbox. Default: 30d.
+	RememberMe *caddy.Duration `json:"remember_me,omitempty"`
+
+	// BcryptCost is the work factor of new password hashes, at least 10.
+	// Default: 12 (about 0.23 s per check on one core).
+	BcryptCost int `json:"bcrypt_cost,omitempty"`
+
+	// MinPasswordLength is the fewest characters a new password may have, at
+	// least 8. Default: 8.
+	MinPasswordLength int `json:"min_password_length,omitempty"`
+
+	// TemplateDir names a folder whose *.html files replace the embedded
+	// pages of the same name (login.html, register.html, logout.html,
+	// message.html, layout.html). Default: none.
+	TemplateDir string `json:"template_dir,omitempty"`
+
+	protect    caddyhttp.MatcherSets
+	pages      *pages
+	sessions   *sessionBackend
+	users      users.Store
+	policy     users.Policy
+	crossOrig  *http.CrossOriginProtection
+	redisURL   string // set once a pool is held, so Cleanup releases it
+	fileStores string // set once a purge loop is held, so Cleanup releases it
+	logger     *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (SessionAuth) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.session_auth",
+		New: func() caddy.Module { return new(SessionAuth) },
+	}
+}
+
+// Defaults, as the JSON field docs state them.
+const (
+	defaultPathPrefix  = "/auth"
+	defaultCookieName  = "caddy_session"
+	defaultIdleTimeout = 2 * time.Hour
+	defaultLifetime    = 24 * time.Hour
+	defaultRememberMe  = 30 * 24 * time.Hour
+)
+
+// Provision fills in defaults, loads matchers and pages, and connects the
+// backend. It never waits for Redis: Caddy must start while Redis is down.
+func (sa *SessionAuth) Provision(ctx caddy.Context) error {
+	sa.logger = ctx.Logger()
+	sa.applyDefaults()
+
+	if sa.Protect != nil {
+		mods, err := ctx.LoadModule(sa, "Protect")
+		if err != nil {
+			return fmt.Errorf("loading protect matchers: %v", err)
+		}
+		if err := sa.protect.FromInterface(mods); err != nil {
+			return fmt.Errorf("loading protect matchers: %v", err)
+		}
+	}
+
+	var err error
+	if sa.pages, err = loadPages(sa.TemplateDir); err != nil {
+		return err
+	}
+	keys, err := resolveSecrets(sa.Secrets)
+	if err != nil {
+		return err
+	}
+	sa.policy = users.Policy{MinLength: sa.MinPasswordLength}
+	sa.crossOrig = http.NewCrossOriginProtection()
+
+	if sa.Redis != "" {
+		return sa.provisionRedis(keys)
+	}
+	return sa.provisionFiles(keys)
+}
+
+func (sa *SessionAuth) applyDefaults() {
+	if sa.PathPrefix == "" {
+		sa.PathPrefix = defaultPathPrefix
+	}
+	if sa.CookieName == "" {
+		sa.CookieName = defaultCookieName
+	}
+	if sa.IdleTimeout == 0 {
+		sa.IdleTimeout = caddy.Duration(defaultIdleTimeout)
+	}
+	if sa.Lifetime == 0 {
+		sa.Lifetime = caddy.Duration(defaultLifetime)
+	}
+	if sa.RememberMe == nil {
+		d := caddy.Duration(defaultRememberMe)
+		sa.RememberMe = &d
+	}
+	if sa.BcryptCost == 0 {
+		sa.BcryptCost = users.DefaultBcryptCost
+	}
+	if sa.MinPasswordLength == 0 {
+		sa.MinPasswordLength = users.DefaultMinPasswordLength
+	}
+	if sa.Registration == "" {
+		sa.Registration = "closed"
+	}
+}
+
+func (sa *SessionAuth) provisionFiles(keys [][]byte) error {
+	base := filepath.Join(caddy.AppDataDir(), "session_auth")
+	if sa.UsersFile == "" {
+		sa.UsersFile = filepath.Join(base, "users.json")
+	}
+	if sa.SessionsDir == "" {
+		sa.SessionsDir = filepath.Join(base, "sessions")
+	}
+	if keys == nil {
+		key, err := fileKey(sa.SessionsDir)
+		if err != nil {
+			return fmt.Errorf("cookie key: %v", err)
+		}
+		keys = [][]byte{key}
+	}
+	sa.users = users.NewFileStore(sa.UsersFile)
+	store, err := acquireFileSessions(sa.SessionsDir, sa.logger)
+	if err != nil {
+		return err
+	}
+	sa.fileStores = sa.SessionsDir
+	sa.sessions = newFileBackend(sa, store, keys)
+	return nil
+}
+
+func (sa *SessionAuth) provisionRedis(keys [][]byte) error {
+	pool, err := acquireRedisPool(sa.Redis, sa.logger)
+	if err != nil {
+		return err
+	}
+	sa.redisURL = sa.Redis
+	sa.users = users.NewRedisStore(pool, redisKeyPrefix)
+	sa.sessions = newRedisBackend(sa, pool, keys)
+	return nil
+}
+
+// Validate checks the configuration without touching the backend.
+func (sa *SessionAuth) Validate() error {
+	if sa.Registration != "open" && sa.Registration != "closed" {
+		return fmt.Errorf(`registration must be "open" or "closed", not %q`, sa.Registration)
+	}
+	if !strings.HasPrefix(sa.PathPrefix, "/") || strings.HasSuffix(sa.PathPrefix, "/") || strings.ContainsAny(sa.PathPrefix, "?#%\\ ") {
+		return fmt.Errorf("path_prefix must start with / and not end with one: %q", sa.PathPrefix)
+	}
+	if !validCookieName(sa.CookieName) {
+		return fmt.Errorf("cookie_name %q is not a valid cookie name", sa.CookieName)
+	}
+	if sa.IdleTimeout < 0 || sa.Lifetime < 0 || *sa.RememberMe < 0 {
+		return errors.New("idle_timeout, lifetime and remember_me cannot be negative")
+	}
+	if sa.BcryptCost < users.MinBcryptCost || sa.BcryptCost > 31 {
+		return fmt.Errorf("bcrypt_cost must be from %d to 31, not %d", users.MinBcryptCost, sa.BcryptCost)
+	}
+	if sa.MinPasswordLength < users.DefaultMinPasswordLength || sa.MinPasswordLength > users.MaxPasswordBytes {
+		return fmt.Errorf("min_password_length must be from %d to %d, not %d", users.DefaultMinPasswordLength, users.MaxPasswordBytes, sa.MinPasswordLength)
+	}
+	if sa.Redis != "" {
+		if sa.UsersFile != "" || sa.SessionsDir != "" {
+			return errors.New("users_file and sessions_dir belong to the file backend; with redis, accounts and sessions live in Redis")
+		}
+		if err := checkRedisURL(sa.Redis); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Cleanup releases the Redis pool or the file purge loop; safe even when
+// Provision stopped half-way.
+func (sa *SessionAuth) Cleanup() error {
+	if sa.redisURL != "" {
+		releaseRedisPool(sa.redisURL)
+	}
+	if sa.fileStores != "" {
+		releaseFileSessions(sa.fileStores)
+	}
+	return nil
+}
+
+func checkRedisURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("redis: the URL does not parse") // the error would echo the password
+	}
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return fmt.Errorf("redis: the URL must start with redis:// or rediss://, not %q", u.Scheme+"://")
+	}
+	if u.Host == "" {
+		return errors.New("redis: the URL has no host")
+	}
+	return nil
+}
+
+func validCookieName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range name {
+		if c <= ' ' || c >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*SessionAuth)(nil)
+	_ caddy.Validator             = (*SessionAuth)(nil)
+	_ caddy.CleanerUpper          = (*SessionAuth)(nil)
+	_ caddyhttp.MiddlewareHandler = (*SessionAuth)(nil)
+)

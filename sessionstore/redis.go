@@ -1,0 +1,142 @@
+package sessionstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/boj/redistore"
+	"github.com/gomodule/redigo/redis"
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+)
+
+// Redis keeps sessions in Redis through redistore, on a pool the caller owns.
+type Redis struct {
+	*redistore.RediStore
+	prefix string // redistore keeps its own copy private
+}
+
+// maxRecordBytes bounds what one session may store; a record is ~60 bytes.
+const maxRecordBytes = 512
+
+// NewRedis returns a store whose session keys start with prefix. redistore
+// pings the server once at construction; an unreachable Redis is not an
+// error here, because Caddy must start while Redis is down.
+func NewRedis(pool *redis.Pool, prefix string, options sessions.Options, codecs ...securecookie.Codec) *Redis {
+	rs, _ := redistore.NewRediStoreWithPool(pool)
+	rs.Codecs = codecs
+	rs.Options = &options
+	rs.SetKeyPrefix(prefix)
+	rs.SetSerializer(Serializer{})
+	rs.SetMaxLength(maxRecordBytes)
+	return &Redis{RediStore: rs, prefix: prefix}
+}
+
+// waitForConn bounds how long a request waits for a pooled connection when
+// every one is busy, so a saturated Redis turns into 503s, not a pile-up.
+const waitForConn = 2 * time.Second
+
+func (s *Redis) conn() (redis.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitForConn)
+	defer cancel()
+	conn, err := s.Pool.GetContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return conn, nil
+}
+
+// New loads the session named in the request's cookie. It does what
+// redistore's New does, but waits a bounded time for a connection: this is
+// the path every protected request takes.
+func (s *Redis) New(r *http.Request, name string) (*sessions.Session, error) {
+	sess := sessions.NewSession(s, name)
+	options := *s.Options
+	sess.Options = &options
+	sess.IsNew = true
+	c, err := r.Cookie(name)
+	if err != nil {
+		return sess, nil
+	}
+	if err := securecookie.DecodeMulti(name, c.Value, &sess.ID, s.Codecs...); err != nil {
+		return sess, err
+	}
+	conn, err := s.conn()
+	if err != nil {
+		return sess, err
+	}
+	defer conn.Close()
+	data, err := redis.Bytes(conn.Do("GET", s.prefix+sess.ID))
+	if errors.Is(err, redis.ErrNil) {
+		return sess, ErrNotFound
+	}
+	if err != nil {
+		return sess, fmt.Errorf("redis: %w", err)
+	}
+	if err := (Serializer{}).Deserialize(data, sess); err != nil {
+		return sess, err
+	}
+	sess.IsNew = false
+	return sess, nil
+}
+
+// Get is New without gorilla's per-request registry, which would hide a
+// fresh load behind an earlier one in the same request.
+func (s *Redis) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return s.New(r, name)
+}
+
+// Touch rewrites the record with SET ... XX, which only succeeds while the
+// key exists: a logout that won the race stays a logout.
+func (s *Redis) Touch(sess *sessions.Session, ttl time.Duration) error {
+	rec, ok := Get(sess)
+	if !ok || sess.ID == "" {
+		return ErrNotFound
+	}
+	conn, err := s.conn()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	reply, err := conn.Do("SET", s.key(sess.ID), appendRecord(nil, rec), "XX", "PX", ttl.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	if reply == nil {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Forget deletes one session's record.
+func (s *Redis) Forget(id string) error {
+	conn, err := s.conn()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.Do("DEL", s.key(id)); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
+// key is where redistore keeps the record of session id.
+func (s *Redis) key(id string) string { return s.prefix + id }
+
+// IsBackendError tells a failure of the store itself (Redis unreachable, a
+// disk error) from a cookie that does not decode or a record that is gone
+// or corrupt, which all simply mean "no session".
+func IsBackendError(err error) bool {
+	if err == nil || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotFound) {
+		return false
+	}
+	var cookieErr securecookie.Error
+	if errors.As(err, &cookieErr) && (cookieErr.IsDecode() || cookieErr.IsUsage()) {
+		return false
+	}
+	return true
+}
