@@ -21,8 +21,12 @@ import (
 	"github.com/caddy-session-auth/caddy-session-auth/sessionstore"
 )
 
-// redisKeyPrefix starts every key the plugin writes in Redis.
-const redisKeyPrefix = "session_auth:"
+// Every key the plugin writes in Redis starts with redisKeyPrefix.
+const (
+	redisKeyPrefix     = "session_auth:"
+	redisSessionPrefix = redisKeyPrefix + "session:"
+	redisCookieKey     = redisKeyPrefix + "cookie_key"
+)
 
 // errBackendDown is what a request learns when the store cannot answer.
 var errBackendDown = errors.New("session backend unavailable")
@@ -72,13 +76,13 @@ func newRedisBackend(sa *SessionAuth, pool *redis.Pool, keys [][]byte) *sessionB
 		if keys == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			key, err := sessionstore.RedisKey(ctx, pool, redisKeyPrefix+"cookie_key")
+			key, err := sessionstore.RedisKey(ctx, pool, redisCookieKey)
 			if err != nil {
 				return nil, err
 			}
 			keys = [][]byte{key}
 		}
-		return sessionstore.NewRedis(pool, redisKeyPrefix+"session:", *sa.cookieDefaults(), sa.codecs(keys)...), nil
+		return sessionstore.NewRedis(pool, redisSessionPrefix, *sa.cookieDefaults(), sa.codecs(keys)...), nil
 	}}
 }
 

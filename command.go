@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -18,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/caddy-session-auth/caddy-session-auth/sessionstore"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
@@ -59,7 +59,7 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
-	store, closeStore, err := sa.openUsers()
+	store, revoke, closeStore, err := sa.openBackend()
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
@@ -104,6 +104,15 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 		}
 	default:
 		return caddy.ExitCodeFailedStartup, fmt.Errorf("unknown action %q: use add, password, remove or list", action)
+	}
+	if action != "add" {
+		// A removed account or a reset password must not leave someone
+		// logged in with the old credentials.
+		n, err := revoke(ctx, username)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, fmt.Errorf("%s: %s done, but ending its sessions failed: %w", username, action, err)
+		}
+		fmt.Fprintf(os.Stderr, "%s: ended %d session(s)\n", username, n)
 	}
 	fmt.Fprintf(os.Stderr, "%s: %s done\n", username, action)
 	return caddy.ExitCodeSuccess, nil
@@ -155,21 +164,26 @@ func findHandlers(node any, found *[]map[string]any) {
 	}
 }
 
-// openUsers opens the accounts store the handler's config names, as the
-// server would, without starting anything else.
-func (sa *SessionAuth) openUsers() (users.Store, func(), error) {
+// revokeFunc ends every session of a user and says how many it ended.
+type revokeFunc func(ctx context.Context, username string) (int, error)
+
+// openBackend opens the accounts and sessions the handler's config names,
+// as the server would, without starting anything else.
+func (sa *SessionAuth) openBackend() (users.Store, revokeFunc, func(), error) {
 	if sa.Redis != "" {
 		if err := checkRedisURL(sa.Redis); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		pool := newRedisPool(sa.Redis)
-		return users.NewRedisStore(pool, redisKeyPrefix), func() { pool.Close() }, nil
+		revoke := func(ctx context.Context, username string) (int, error) {
+			return sessionstore.RevokeRedisUser(ctx, pool, redisSessionPrefix, username)
+		}
+		return users.NewRedisStore(pool, redisKeyPrefix), revoke, func() { pool.Close() }, nil
 	}
-	path := sa.UsersFile
-	if path == "" {
-		path = filepath.Join(caddy.AppDataDir(), "session_auth", "users.json")
-	}
-	return users.NewFileStore(path), func() {}, nil
+	sa.defaultFilePaths()
+	files := &sessionstore.Files{Dir: sa.SessionsDir}
+	revoke := func(_ context.Context, username string) (int, error) { return files.RevokeUser(username) }
+	return users.NewFileStore(sa.UsersFile), revoke, func() {}, nil
 }
 
 // readNewPassword reads a password, checks it against the same rules as

@@ -183,7 +183,8 @@ func (sa *SessionAuth) applyDefaults() {
 	}
 }
 
-func (sa *SessionAuth) provisionFiles(keys [][]byte) error {
+// defaultFilePaths puts the file backend under Caddy's data directory.
+func (sa *SessionAuth) defaultFilePaths() {
 	base := filepath.Join(caddy.AppDataDir(), "session_auth")
 	if sa.UsersFile == "" {
 		sa.UsersFile = filepath.Join(base, "users.json")
@@ -191,6 +192,10 @@ func (sa *SessionAuth) provisionFiles(keys [][]byte) error {
 	if sa.SessionsDir == "" {
 		sa.SessionsDir = filepath.Join(base, "sessions")
 	}
+}
+
+func (sa *SessionAuth) provisionFiles(keys [][]byte) error {
+	sa.defaultFilePaths()
 	if keys == nil {
 		key, err := fileKey(sa.SessionsDir)
 		if err != nil {

@@ -1,0 +1,99 @@
+package sessionauth
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/testredis"
+)
+
+// wantUnavailable asserts a 503 that serves none of the protected content.
+func wantUnavailable(t *testing.T, r response, what string) {
+	t.Helper()
+	if r.status != http.StatusServiceUnavailable || strings.Contains(r.body, "SECRET") {
+		t.Fatalf("%s: want 503 without the content, got %d %q", what, r.status, r.body)
+	}
+}
+
+// eventually retries until ok, for a service that must come back by itself.
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 15s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func startPersistentRedis(t *testing.T) *testredis.Server {
+	t.Helper()
+	srv, err := testredis.StartPersistent()
+	if err != nil {
+		t.Fatalf("the test needs a real redis-server: %v", err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestRedisDownMidRunRefusesProtectedContentAndRecovers(t *testing.T) {
+	srv := startPersistentRedis(t)
+	site(t, "session_auth /members/*", "registration open\n\t\tredis "+srv.URL(0))
+	c := newClient(t)
+	c.register("kate", testPassword, "/")
+	wantGranted(t, c.get("/members/x"), "before the outage")
+
+	srv.Stop()
+	wantUnavailable(t, c.get("/members/x"), "browser, Redis down")
+	wantUnavailable(t, c.getAPI("/members/x"), "script, Redis down")
+	// Without a cookie there is nothing to check: the login page, as ever.
+	wantDenied(t, newClient(t).get("/members/x"), "no cookie, Redis down")
+	if r := c.get("/public.txt"); r.status != 200 || r.body != "public text" {
+		t.Fatalf("public page with Redis down: %d %q", r.status, r.body)
+	}
+	r := newClient(t).login("kate", testPassword, "/")
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "Try again later") {
+		t.Fatalf("login with Redis down: want the try-again-later page (503), got %d %q", r.status, r.body)
+	}
+	r = newClient(t).register("lena", testPassword, "/")
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "Try again later") {
+		t.Fatalf("registration with Redis down: want the try-again-later page (503), got %d", r.status)
+	}
+
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the same session works again once Redis is back", func() bool {
+		return c.get("/members/x").status == http.StatusOK
+	})
+	wantGranted(t, c.get("/members/x"), "after the outage")
+	if r := newClient(t).login("kate", testPassword, "/"); r.status != http.StatusSeeOther {
+		t.Fatalf("login after the outage: %d", r.status)
+	}
+}
+
+func TestCaddyStartsWithRedisDownAndServesOnceItIsUp(t *testing.T) {
+	srv := startPersistentRedis(t)
+	url := srv.URL(0)
+	srv.Stop()
+	// No secret: the cookie key itself must wait for Redis.
+	site(t, "session_auth /members/*", "registration open\n\t\tredis "+url)
+	c := newClient(t)
+	if r := c.get("/public.txt"); r.status != 200 {
+		t.Fatalf("public page while Redis never answered: %d", r.status)
+	}
+	wantDenied(t, c.get("/members/x"), "no cookie, Redis down")
+	if r := c.register("mia", testPassword, "/"); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("registration while Redis is down: want 503, got %d", r.status)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "registration once Redis is up", func() bool {
+		return c.register("mia", testPassword, "/").status == http.StatusSeeOther
+	})
+	wantGranted(t, c.get("/members/x"), "after Redis came up")
+}
