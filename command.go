@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -154,8 +156,9 @@ func findHandlers(node any, found *[]map[string]any) {
 		if v["handler"] == "session_auth" {
 			*found = append(*found, v)
 		}
-		for _, child := range v {
-			findHandlers(child, found)
+		// Sorted, so that --handler names the same handler on every run.
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			findHandlers(v[k], found)
 		}
 	case []any:
 		for _, child := range v {

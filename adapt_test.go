@@ -1,0 +1,174 @@
+package sessionauth
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddytest"
+)
+
+// TestCaddyfileAdaptsToGoldenJSON adapts each testdata/caddyfile_adapt/*.caddyfiletest
+// (a Caddyfile, a line of dashes, then the JSON it must become, as in
+// Caddy's own caddytest/integration/caddyfile_adapt) and compares the result.
+func TestCaddyfileAdaptsToGoldenJSON(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "caddyfile_adapt", "*.caddyfiletest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no golden files in testdata/caddyfile_adapt")
+	}
+	for _, path := range files {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			caddyfile, expected, ok := strings.Cut(strings.ReplaceAll(string(data), "\r\n", "\n"), "----------")
+			if !ok {
+				t.Fatalf("%s has no ---------- line between the Caddyfile and the JSON", name)
+			}
+			caddyfile, expected = strings.TrimSpace(caddyfile)+"\n", strings.TrimSpace(expected)
+			if !caddytest.CompareAdapt(t, name, caddyfile, "caddyfile", expected) {
+				t.Errorf("%s does not adapt to its golden JSON (diff printed above)", name)
+			}
+		})
+	}
+}
+
+// TestCaddyfileErrors feeds bad session_auth blocks through the Caddyfile
+// adapter; each must fail with a message that names the problem.
+func TestCaddyfileErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		directive string // the session_auth line and its block
+		want      string
+	}{
+		{"unknown subdirective", "session_auth {\n\t\tfrobnicate yes\n\t}", "unrecognized subdirective frobnicate"},
+		{"option given twice", "session_auth {\n\t\tcookie_name a\n\t\tcookie_name b\n\t}", "cookie_name given more than once"},
+		{"secret given twice", "session_auth {\n\t\tsecret a\n\t\tsecret b\n\t}", "secret given more than once"},
+		{"missing argument", "session_auth {\n\t\tcookie_name\n\t}", "wrong argument count"},
+		{"missing secret", "session_auth {\n\t\tsecret\n\t}", "wrong argument count"},
+		{"extra argument", "session_auth {\n\t\tcookie_name a b\n\t}", "wrong argument count"},
+		{"extra argument on a duration", "session_auth {\n\t\tlifetime 1h 2h\n\t}", "wrong argument count"},
+		{"bad duration", "session_auth {\n\t\tidle_timeout soon\n\t}", `bad duration "soon"`},
+		{"negative remember_me", "session_auth {\n\t\tremember_me -1h\n\t}", "remember_me cannot be negative"},
+		{"idle_timeout 0", "session_auth {\n\t\tidle_timeout 0\n\t}", "idle_timeout must be longer than 0"},
+		{"lifetime 0", "session_auth {\n\t\tlifetime 0s\n\t}", "lifetime must be longer than 0"},
+		{"non-numeric bcrypt_cost", "session_auth {\n\t\tbcrypt_cost high\n\t}", `bad number "high"`},
+		{"non-numeric min_password_length", "session_auth {\n\t\tmin_password_length 1e3\n\t}", `bad number "1e3"`},
+		{"extra args on the directive line", "session_auth foo bar", "wrong argument count"},
+		{"one stray arg on the directive line", "session_auth foo", "wrong argument count"},
+		{"extra args after a matcher", "session_auth /members/* extra", "wrong argument count"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			caddyfile := "example.com {\n\t" + tc.directive + "\n}\n"
+			_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+			if err == nil {
+				t.Fatalf("adapting\n%s\nsucceeded; want an error containing %q", caddyfile, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("adapting\n%s\nerror = %q; want it to contain %q", caddyfile, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestValidateRejects checks the configuration rules Validate enforces,
+// after the defaults are filled in, as Provision does.
+func TestValidateRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sa   SessionAuth
+		want string
+	}{
+		{"registration maybe", SessionAuth{Registration: "maybe"}, `registration must be "open" or "closed"`},
+		{"registration Open (case matters)", SessionAuth{Registration: "Open"}, `registration must be "open" or "closed"`},
+		{"path_prefix without a leading slash", SessionAuth{PathPrefix: "auth"}, "path_prefix"},
+		{"path_prefix with a trailing slash", SessionAuth{PathPrefix: "/auth/"}, "path_prefix"},
+		{"path_prefix of just a slash", SessionAuth{PathPrefix: "/"}, "path_prefix"},
+		{"path_prefix with a query", SessionAuth{PathPrefix: "/auth?x"}, "path_prefix"},
+		{"cookie_name with a space", SessionAuth{CookieName: "a b"}, "cookie_name"},
+		{"cookie_name with a semicolon", SessionAuth{CookieName: "a;b"}, "cookie_name"},
+		{"bcrypt_cost 9", SessionAuth{BcryptCost: 9}, "bcrypt_cost must be from 10 to 31"},
+		{"bcrypt_cost 32", SessionAuth{BcryptCost: 32}, "bcrypt_cost must be from 10 to 31"},
+		{"min_password_length 7", SessionAuth{MinPasswordLength: 7}, "min_password_length must be from 8 to 72"},
+		{"min_password_length 73", SessionAuth{MinPasswordLength: 73}, "min_password_length must be from 8 to 72"},
+		{"negative idle_timeout", SessionAuth{IdleTimeout: -1}, "cannot be negative"},
+		{"redis with users_file", SessionAuth{Redis: "redis://localhost:6379", UsersFile: "/tmp/users.json"}, "users_file and sessions_dir belong to the file backend"},
+		{"redis with sessions_dir", SessionAuth{Redis: "redis://localhost:6379", SessionsDir: "/tmp/s"}, "users_file and sessions_dir belong to the file backend"},
+		{"redis URL with http scheme", SessionAuth{Redis: "http://x"}, "redis:// or rediss://"},
+		{"redis URL without a host", SessionAuth{Redis: "redis://"}, "no host"},
+		{"redis URL that does not parse", SessionAuth{Redis: "redis://user:hunter2@[bad"}, "does not parse"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sa := tc.sa
+			sa.applyDefaults()
+			err := sa.Validate()
+			if err == nil {
+				t.Fatalf("Validate() = nil; want an error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate() = %q; want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestValidateAcceptsDefaultsAndEdges guards the table above against
+// rejecting everything: the defaults and the limits themselves are valid.
+func TestValidateAcceptsDefaultsAndEdges(t *testing.T) {
+	zero := new(caddy.Duration)
+	for _, tc := range []struct {
+		name string
+		sa   SessionAuth
+	}{
+		{"defaults", SessionAuth{}},
+		{"open registration", SessionAuth{Registration: "open"}},
+		{"nested path_prefix", SessionAuth{PathPrefix: "/login-area/x"}},
+		{"bcrypt_cost 10", SessionAuth{BcryptCost: 10}},
+		{"bcrypt_cost 31", SessionAuth{BcryptCost: 31}},
+		{"min_password_length 72", SessionAuth{MinPasswordLength: 72}},
+		{"remember_me 0", SessionAuth{RememberMe: zero}},
+		{"redis", SessionAuth{Redis: "redis://user:pw@localhost:6379/2"}},
+		{"rediss", SessionAuth{Redis: "rediss://localhost:6380"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sa := tc.sa
+			sa.applyDefaults()
+			if err := sa.Validate(); err != nil {
+				t.Fatalf("Validate() = %v; want nil", err)
+			}
+		})
+	}
+}
+
+// TestValidateNeverEchoesRedisPassword: the Redis URL carries a password, and
+// Validate's errors end up in Caddy's logs and on the operator's terminal.
+func TestValidateNeverEchoesRedisPassword(t *testing.T) {
+	for _, raw := range []string{
+		"redis://user:hunter2@[bad",
+		"redis://user:hunter2@host:6379/%zz",
+		"http://user:hunter2@host:6379",
+		"redis://user:hunter2@",
+		"redis://:hunter2@/0",
+		"redis:hunter2@host",
+	} {
+		t.Run(raw, func(t *testing.T) {
+			sa := SessionAuth{Redis: raw}
+			sa.applyDefaults()
+			err := sa.Validate()
+			if err == nil {
+				t.Fatalf("Validate() accepted %q", raw)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("Validate() error echoes the password: %q", err)
+			}
+		})
+	}
+}
