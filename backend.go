@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-session-auth/caddy-session-auth/sessionstore"
+	"github.com/caddy-session-auth/caddy-session-auth/webform"
 )
 
 // Every key the plugin writes in Redis starts with redisKeyPrefix.
@@ -31,59 +32,77 @@ const (
 // errBackendDown is what a request learns when the store cannot answer.
 var errBackendDown = errors.New("session backend unavailable")
 
-// sessionBackend hands out the session store. With Redis and no configured
-// secret, the store can only be built once Redis has given us the shared
-// cookie key, which may be long after Caddy started; until then every call
-// tries again, so service resumes by itself when Redis returns.
-type sessionBackend struct {
-	store atomic.Pointer[sessionstore.Store]
-	mu    sync.Mutex // one key fetch at a time
-	build func() (sessionstore.Store, error)
+// keyed is what needs the signing keys: the session store, whose cookies
+// they sign, and the form tokens.
+type keyed struct {
+	store  sessionstore.Store
+	tokens *webform.Tokens
 }
 
-func (b *sessionBackend) get() (sessionstore.Store, error) {
-	if s := b.store.Load(); s != nil {
-		return *s, nil
+// sessionBackend hands out the keyed parts. With Redis and no configured
+// secret, they can only be built once Redis has given us the shared key,
+// which may be long after Caddy started; until then every call tries
+// again, so service resumes by itself when Redis returns.
+type sessionBackend struct {
+	ready atomic.Pointer[keyed]
+	mu    sync.Mutex // one key fetch at a time
+	keys  func() ([][]byte, error)
+	store func(keys [][]byte) sessionstore.Store
+}
+
+func (b *sessionBackend) get() (*keyed, error) {
+	if k := b.ready.Load(); k != nil {
+		return k, nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if s := b.store.Load(); s != nil {
-		return *s, nil
+	if k := b.ready.Load(); k != nil {
+		return k, nil
 	}
-	s, err := b.build()
+	keys, err := b.keys()
 	if err != nil {
 		return nil, err
 	}
-	b.store.Store(&s)
-	return s, nil
+	k := &keyed{store: b.store(keys), tokens: webform.NewTokens(keys[0], formTokenMaxAge)}
+	b.ready.Store(k)
+	return k, nil
 }
 
+// formTokenMaxAge is how long a form may sit open before it must be reloaded.
+const formTokenMaxAge = 4 * time.Hour
+
 func newFileBackend(sa *SessionAuth, files *sessionstore.Files, keys [][]byte) *sessionBackend {
-	store := &sessionstore.Files{
-		Dir:     files.Dir,
-		Codecs:  sa.codecs(keys),
-		Options: sa.cookieDefaults(),
-		TTL:     sa.initialTTL,
+	return &sessionBackend{
+		keys: func() ([][]byte, error) { return keys, nil },
+		store: func(keys [][]byte) sessionstore.Store {
+			return &sessionstore.Files{
+				Dir:     files.Dir,
+				Codecs:  sa.codecs(keys),
+				Options: sa.cookieDefaults(),
+				TTL:     sa.initialTTL,
+			}
+		},
 	}
-	b := &sessionBackend{}
-	var s sessionstore.Store = store
-	b.store.Store(&s)
-	return b
 }
 
 func newRedisBackend(sa *SessionAuth, pool *redis.Pool, keys [][]byte) *sessionBackend {
-	return &sessionBackend{build: func() (sessionstore.Store, error) {
-		if keys == nil {
+	return &sessionBackend{
+		keys: func() ([][]byte, error) {
+			if keys != nil {
+				return keys, nil
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			key, err := sessionstore.RedisKey(ctx, pool, redisCookieKey)
 			if err != nil {
 				return nil, err
 			}
-			keys = [][]byte{key}
-		}
-		return sessionstore.NewRedis(pool, redisSessionPrefix, *sa.cookieDefaults(), sa.codecs(keys)...), nil
-	}}
+			return [][]byte{key}, nil
+		},
+		store: func(keys [][]byte) sessionstore.Store {
+			return sessionstore.NewRedis(pool, redisSessionPrefix, *sa.cookieDefaults(), sa.codecs(keys)...)
+		},
+	}
 }
 
 // codecs signs cookies with a key derived from each secret, the first one

@@ -2,12 +2,14 @@ package sessionauth
 
 import (
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -197,14 +199,31 @@ func (c *client) getAPI(path string) response {
 	return c.do(req)
 }
 
-// post sends a same-origin form, as the plugin's own pages do.
+// post sends a same-origin form, as the plugin's own pages do: it first
+// opens the form's page for its token, unless the test set csrf_token.
 func (c *client) post(path string, form url.Values) response {
 	c.t.Helper()
+	if _, set := form[formTokenField]; !set {
+		form.Set(formTokenField, c.formToken(path))
+	}
 	req, _ := http.NewRequest(http.MethodPost, baseURL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", baseURL)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	return c.do(req)
+}
+
+var tokenField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// formToken opens the page at path and returns its form token.
+func (c *client) formToken(path string) string {
+	c.t.Helper()
+	r := c.get(path)
+	m := tokenField.FindStringSubmatch(r.body)
+	if m == nil {
+		c.t.Fatalf("GET %s: no form token in the page (%d)", path, r.status)
+	}
+	return html.UnescapeString(m[1])
 }
 
 func (c *client) register(user, password, next string) response {

@@ -31,6 +31,9 @@ func init() {
 //		bcrypt_cost   <int>
 //		min_password_length <int>
 //		template_dir  <path>
+//		account_limit <failures> <window>
+//		account_lockout <first> [<max>]
+//		ip_limit      <attempts> <window>
 //	}
 //
 // The matcher does not wrap the handler in a route: it becomes the
@@ -115,8 +118,46 @@ func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error
 			dst = &sa.MinPasswordLength
 		}
 		return oneInt(d, dst)
+	case "account_limit", "ip_limit":
+		rl, err := rateLimit(d)
+		if opt == "account_limit" {
+			sa.AccountLimit = rl
+		} else {
+			sa.IPLimit = rl
+		}
+		return err
+	case "account_lockout":
+		args := d.RemainingArgs()
+		if len(args) < 1 || len(args) > 2 {
+			return d.ArgErr()
+		}
+		for i, dst := range []*caddy.Duration{&sa.AccountLockout, &sa.AccountMaxLockout}[:len(args)] {
+			v, err := caddy.ParseDuration(args[i])
+			if err != nil || v <= 0 {
+				return d.Errf("bad duration %q for account_lockout", args[i])
+			}
+			*dst = caddy.Duration(v)
+		}
+		return nil
 	}
 	return d.Errf("unrecognized subdirective %s", opt)
+}
+
+// rateLimit reads "<count> <window>".
+func rateLimit(d *caddyfile.Dispenser) (*RateLimit, error) {
+	args := d.RemainingArgs()
+	if len(args) != 2 {
+		return nil, d.ArgErr()
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 1 {
+		return nil, d.Errf("bad count %q: want a whole number of at least 1", args[0])
+	}
+	w, err := caddy.ParseDuration(args[1])
+	if err != nil || w <= 0 {
+		return nil, d.Errf("bad window %q", args[1])
+	}
+	return &RateLimit{Limit: n, Window: caddy.Duration(w)}, nil
 }
 
 func oneString(d *caddyfile.Dispenser, dst *string) error {

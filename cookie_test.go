@@ -3,7 +3,10 @@ package sessionauth
 import (
 	"crypto/tls"
 	"fmt"
+	"html"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -52,7 +55,27 @@ https://localhost:9443 {
 		}
 		return err == nil
 	})
-	form := url.Values{"username": {"quinn"}, "password": {testPassword}, "password_confirm": {testPassword}}
+	jar, _ := cookiejar.New(nil)
+	hc.Jar = jar
+	token := func(path string) string {
+		resp, err := hc.Get("https://localhost:9443" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		m := tokenField.FindStringSubmatch(string(body))
+		if m == nil {
+			t.Fatalf("no form token at %s", path)
+		}
+		for _, ck := range resp.Cookies() {
+			if ck.Name == defaultCookieName+"_csrf" && (!ck.Secure || !ck.HttpOnly) {
+				t.Fatalf("the form-token cookie over HTTPS must be Secure and HttpOnly: %+v", ck)
+			}
+		}
+		return html.UnescapeString(m[1])
+	}
+	form := url.Values{"username": {"quinn"}, "password": {testPassword}, "password_confirm": {testPassword}, formTokenField: {token("/auth/register")}}
 	req, _ := http.NewRequest(http.MethodPost, "https://localhost:9443/auth/register", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://localhost:9443")
@@ -69,10 +92,17 @@ https://localhost:9443 {
 		t.Fatalf("cookie over HTTPS must be Secure, HttpOnly, SameSite=Lax, Path=/: %+v", ck)
 	}
 	// Logout expires it with the same attributes, or the browser keeps it.
-	req, _ = http.NewRequest(http.MethodPost, "https://localhost:9443/auth/logout", strings.NewReader(""))
+	logoutForm := url.Values{formTokenField: {token("/auth/logout")}}
+	hc.Jar = nil // send exactly the cookies below
+	req, _ = http.NewRequest(http.MethodPost, "https://localhost:9443/auth/logout", strings.NewReader(logoutForm.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://localhost:9443")
 	req.AddCookie(cookies[0])
+	for _, ck := range jar.Cookies(req.URL) {
+		if ck.Name != defaultCookieName {
+			req.AddCookie(ck)
+		}
+	}
 	resp, err = hc.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -2,18 +2,16 @@ package sessionauth
 
 import (
 	"errors"
-	"mime"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
-	"github.com/caddy-session-auth/caddy-session-auth/users"
+	"github.com/caddy-session-auth/caddy-session-auth/webform"
 )
 
 // ServeHTTP serves the pages under PathPrefix itself and guards the rest:
@@ -91,14 +89,14 @@ func acceptsHTML(r *http.Request) bool {
 func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, route string) error {
 	switch route {
 	case "/login":
-		return sa.byMethod(w, r, sa.serveLoginForm, sa.handleLogin)
+		return sa.byMethod(w, r, "login", sa.serveLoginForm, sa.handleLogin)
 	case "/register":
 		if sa.Registration != "open" {
-			return sa.message(w, http.StatusNotFound, "Not found", "Registration is closed on this site.")
+			return sa.message(w, r, http.StatusNotFound, "Not found", "Registration is closed on this site.")
 		}
-		return sa.byMethod(w, r, sa.serveRegisterForm, sa.handleRegister)
+		return sa.byMethod(w, r, "register", sa.serveRegisterForm, sa.handleRegister)
 	case "/logout":
-		return sa.byMethod(w, r, sa.serveLogoutPage, sa.handleLogout)
+		return sa.byMethod(w, r, "logout", sa.serveLogoutPage, sa.handleLogout)
 	case "/style.css":
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -107,159 +105,30 @@ func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, rou
 		sa.serveCSS(w)
 		return nil
 	}
-	return sa.message(w, http.StatusNotFound, "Not found", "There is no such page.")
+	return sa.message(w, r, http.StatusNotFound, "Not found", "There is no such page.")
 }
 
-// byMethod sends GET and HEAD to the form and POST, once it passed the
-// cross-origin check and its body parsed, to the action.
-func (sa *SessionAuth) byMethod(w http.ResponseWriter, r *http.Request, form, action func(http.ResponseWriter, *http.Request) error) error {
+// byMethod sends GET and HEAD to the form, and POST to the action once it
+// passed the cross-origin check, its body parsed, and its form token held.
+func (sa *SessionAuth) byMethod(w http.ResponseWriter, r *http.Request, name string, form, action func(http.ResponseWriter, *http.Request) error) error {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		return form(w, r)
 	case http.MethodPost:
 		if err := sa.crossOrig.Check(r); err != nil {
 			sa.logger.Info("cross-origin form post refused", zap.String("client_ip", clientIP(r)), zap.String("path", r.URL.Path))
-			return sa.message(w, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was refused. Open the page on this site and try again.")
+			return sa.message(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was refused. Open the page on this site and try again.")
 		}
-		if status, msg := sa.parseForm(w, r); status != 0 {
-			return sa.message(w, status, "Request refused", msg)
+		if problem := webform.Parse(w, r); problem != nil {
+			return sa.message(w, r, problem.Status, "Request refused", problem.Message)
+		}
+		if err := sa.checkFormToken(r, name); err != nil {
+			return sa.refuseFormToken(w, r, name, err)
 		}
 		return action(w, r)
 	}
 	w.Header().Set("Allow", "GET, HEAD, POST")
-	return sa.message(w, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
-}
-
-// maxFormBytes bounds a form body: a username, a password, a confirmation,
-// a return path and a few flags fit many times over.
-const maxFormBytes = 16 << 10
-
-// parseForm reads a urlencoded body of bounded size whose values are all
-// UTF-8; anything else is a status and a message for the user.
-func (sa *SessionAuth) parseForm(w http.ResponseWriter, r *http.Request) (int, string) {
-	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || ct != "application/x-www-form-urlencoded" {
-		return http.StatusUnsupportedMediaType, "The form was not sent as a web form."
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return http.StatusRequestEntityTooLarge, "The form was too large."
-		}
-		return http.StatusBadRequest, "The form could not be read."
-	}
-	for k, vs := range r.PostForm {
-		if !utf8.ValidString(k) || len(vs) > 1 {
-			return http.StatusBadRequest, "The form could not be read."
-		}
-		for _, v := range vs {
-			if !utf8.ValidString(v) {
-				return http.StatusBadRequest, "The form is not valid UTF-8 text."
-			}
-		}
-	}
-	return 0, ""
-}
-
-func (sa *SessionAuth) serveLoginForm(w http.ResponseWriter, r *http.Request) error {
-	return sa.render(w, http.StatusOK, "login.html", pageData{Heading: "Log in", Next: safeNext(r.URL.Query().Get("next"))})
-}
-
-func (sa *SessionAuth) serveRegisterForm(w http.ResponseWriter, r *http.Request) error {
-	return sa.render(w, http.StatusOK, "register.html", pageData{Heading: "Create an account", Next: safeNext(r.URL.Query().Get("next"))})
-}
-
-func (sa *SessionAuth) serveLogoutPage(w http.ResponseWriter, r *http.Request) error {
-	_, rec, _ := sa.currentSession(r)
-	return sa.render(w, http.StatusOK, "logout.html", pageData{Heading: "Log out", User: rec.User})
-}
-
-// loginFailed is the one message every failed login gets, whatever failed.
-const loginFailed = "Wrong username or password."
-
-func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error {
-	form := pageData{
-		Heading:  "Log in",
-		Next:     safeNext(r.PostForm.Get("next")),
-		Username: r.PostForm.Get("username"),
-		Remember: r.PostForm.Get("remember") != "",
-	}
-	password := r.PostForm.Get("password")
-	username, err := users.Normalize(form.Username)
-	var acct users.Account
-	if err == nil {
-		acct, err = sa.users.Get(r.Context(), username)
-	}
-	switch {
-	case err == nil:
-		if !users.Verify(acct.Hash, password) {
-			err = users.ErrNotFound
-		}
-	case errors.Is(err, users.ErrNotFound), errors.Is(err, users.ErrBadUsername):
-		// Pay the same bcrypt work as a real check, so the time taken
-		// does not tell whether the account exists.
-		users.Verify(users.DummyHash(sa.BcryptCost), password)
-	default:
-		return sa.unavailable(w, r, "login", err)
-	}
-	if err != nil {
-		sa.logger.Info("login failed", zap.String("username", username), zap.String("client_ip", clientIP(r)))
-		form.Error = loginFailed
-		return sa.render(w, http.StatusUnauthorized, "login.html", form)
-	}
-	if err := sa.startSession(w, r, acct.Username, form.Remember); err != nil {
-		return sa.unavailable(w, r, "login", err)
-	}
-	sa.logger.Info("login", zap.String("username", acct.Username), zap.String("client_ip", clientIP(r)))
-	return seeOther(w, form.Next)
-}
-
-func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) error {
-	form := pageData{
-		Heading:  "Create an account",
-		Next:     safeNext(r.PostForm.Get("next")),
-		Username: r.PostForm.Get("username"),
-	}
-	password := r.PostForm.Get("password")
-	username, err := users.Normalize(form.Username)
-	if err != nil {
-		form.Error = err.Error()
-		return sa.render(w, http.StatusBadRequest, "register.html", form)
-	}
-	if err := sa.policy.Check(password); err != nil {
-		form.Error = err.Error()
-		return sa.render(w, http.StatusBadRequest, "register.html", form)
-	}
-	if confirm, sent := r.PostForm["password_confirm"]; sent && confirm[0] != password {
-		form.Error = "The two passwords are not the same."
-		return sa.render(w, http.StatusBadRequest, "register.html", form)
-	}
-	hash, err := users.Hash(password, sa.BcryptCost)
-	if err != nil {
-		form.Error = err.Error()
-		return sa.render(w, http.StatusBadRequest, "register.html", form)
-	}
-	err = sa.users.Create(r.Context(), users.Account{Username: username, Hash: hash, Created: now()})
-	if errors.Is(err, users.ErrTaken) {
-		form.Error = "That username is taken. Choose another."
-		return sa.render(w, http.StatusConflict, "register.html", form)
-	}
-	if err != nil {
-		return sa.unavailable(w, r, "registration", err)
-	}
-	sa.logger.Info("account created", zap.String("username", username), zap.String("client_ip", clientIP(r)))
-	if err := sa.startSession(w, r, username, false); err != nil {
-		return sa.unavailable(w, r, "registration", err)
-	}
-	return seeOther(w, form.Next)
-}
-
-func (sa *SessionAuth) handleLogout(w http.ResponseWriter, r *http.Request) error {
-	if err := sa.endSession(w, r); err != nil {
-		return sa.unavailable(w, r, "logout", err)
-	}
-	return seeOther(w, sa.PathPrefix+"/login")
+	return sa.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
 }
 
 // unavailable answers a form whose backend failed: a "try again later"
@@ -267,7 +136,7 @@ func (sa *SessionAuth) handleLogout(w http.ResponseWriter, r *http.Request) erro
 func (sa *SessionAuth) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) error {
 	sa.logger.Warn(what+" failed: backend unavailable", zap.String("client_ip", clientIP(r)), zap.Error(err))
 	w.Header().Set("Retry-After", "5")
-	return sa.message(w, http.StatusServiceUnavailable, "Try again later",
+	return sa.message(w, r, http.StatusServiceUnavailable, "Try again later",
 		"The site cannot check logins right now. Please try again in a few moments.")
 }
 

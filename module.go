@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-session-auth/caddy-session-auth/throttle"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
@@ -89,20 +90,47 @@ type SessionAuth struct {
 	// least 8. Default: 8.
 	MinPasswordLength int `json:"min_password_length,omitempty"`
 
+	// AccountLimit locks an account after this many failed logins within the
+	// window; a locked account answers every login, even with the right
+	// password, with the same failure as a wrong password. Default: 5 per 15m.
+	AccountLimit *RateLimit `json:"account_limit,omitempty"`
+
+	// AccountLockout is how long the first lock of an account lasts; each
+	// further lock doubles it, up to AccountMaxLockout. Default: 15m.
+	AccountLockout caddy.Duration `json:"account_lockout,omitempty"`
+
+	// AccountMaxLockout caps the doubling lock. Default: 24h.
+	AccountMaxLockout caddy.Duration `json:"account_max_lockout,omitempty"`
+
+	// IPLimit is how many login and registration attempts one client IP
+	// (Caddy's client_ip, which honours trusted_proxies; IPv6 by /64) may
+	// make per window; more get 429 with Retry-After. Default: 50 per 15m.
+	IPLimit *RateLimit `json:"ip_limit,omitempty"`
+
 	// TemplateDir names a folder whose *.html files replace the embedded
 	// pages of the same name (login.html, register.html, logout.html,
 	// message.html, layout.html). Default: none.
 	TemplateDir string `json:"template_dir,omitempty"`
 
-	protect    caddyhttp.MatcherSets
-	pages      *pages
-	sessions   *sessionBackend
-	users      users.Store
-	policy     users.Policy
-	crossOrig  *http.CrossOriginProtection
-	redisURL   string // set once a pool is held, so Cleanup releases it
-	fileStores string // set once a purge loop is held, so Cleanup releases it
-	logger     *zap.Logger
+	protect       caddyhttp.MatcherSets
+	throttle      throttle.Store
+	throttleScope string // keeps file-backend sites apart in the shared memory store
+	pages         *pages
+	sessions      *sessionBackend
+	users         users.Store
+	policy        users.Policy
+	crossOrig     *http.CrossOriginProtection
+	redisURL      string // set once a pool is held, so Cleanup releases it
+	fileStores    string // set once a purge loop is held, so Cleanup releases it
+	logger        *zap.Logger
+}
+
+// RateLimit is a number of events per window of time.
+type RateLimit struct {
+	// Limit is how many events one window allows.
+	Limit int `json:"limit,omitempty"`
+	// Window is how long a count runs before it starts again.
+	Window caddy.Duration `json:"window,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -120,6 +148,13 @@ const (
 	defaultIdleTimeout = 2 * time.Hour
 	defaultLifetime    = 24 * time.Hour
 	defaultRememberMe  = 30 * 24 * time.Hour
+
+	defaultAccountFailures   = 5
+	defaultAccountWindow     = 15 * time.Minute
+	defaultAccountLockout    = 15 * time.Minute
+	defaultAccountMaxLockout = 24 * time.Hour
+	defaultIPAttempts        = 50
+	defaultIPWindow          = 15 * time.Minute
 )
 
 // Provision fills in defaults, loads matchers and pages, and connects the
@@ -181,6 +216,18 @@ func (sa *SessionAuth) applyDefaults() {
 	if sa.Registration == "" {
 		sa.Registration = "closed"
 	}
+	if sa.AccountLimit == nil {
+		sa.AccountLimit = &RateLimit{defaultAccountFailures, caddy.Duration(defaultAccountWindow)}
+	}
+	if sa.AccountLockout == 0 {
+		sa.AccountLockout = caddy.Duration(defaultAccountLockout)
+	}
+	if sa.AccountMaxLockout == 0 {
+		sa.AccountMaxLockout = caddy.Duration(defaultAccountMaxLockout)
+	}
+	if sa.IPLimit == nil {
+		sa.IPLimit = &RateLimit{defaultIPAttempts, caddy.Duration(defaultIPWindow)}
+	}
 }
 
 // defaultFilePaths puts the file backend under Caddy's data directory.
@@ -204,6 +251,8 @@ func (sa *SessionAuth) provisionFiles(keys [][]byte) error {
 		keys = [][]byte{key}
 	}
 	sa.users = users.NewFileStore(sa.UsersFile)
+	sa.throttle = memoryThrottle
+	sa.throttleScope = sa.UsersFile + "\x00"
 	store, err := acquireFileSessions(sa.SessionsDir, sa.logger)
 	if err != nil {
 		return err
@@ -220,6 +269,7 @@ func (sa *SessionAuth) provisionRedis(keys [][]byte) error {
 	}
 	sa.redisURL = sa.Redis
 	sa.users = users.NewRedisStore(pool, redisKeyPrefix)
+	sa.throttle = throttle.NewRedisStore(pool, redisKeyPrefix+"throttle:")
 	sa.sessions = newRedisBackend(sa, pool, keys)
 	return nil
 }
@@ -243,6 +293,14 @@ func (sa *SessionAuth) Validate() error {
 	}
 	if sa.MinPasswordLength < users.DefaultMinPasswordLength || sa.MinPasswordLength > users.MaxPasswordBytes {
 		return fmt.Errorf("min_password_length must be from %d to %d, not %d", users.DefaultMinPasswordLength, users.MaxPasswordBytes, sa.MinPasswordLength)
+	}
+	for name, rl := range map[string]*RateLimit{"account_limit": sa.AccountLimit, "ip_limit": sa.IPLimit} {
+		if rl.Limit < 1 || rl.Window < caddy.Duration(time.Second) {
+			return fmt.Errorf("%s needs at least 1 event and a window of at least 1s", name)
+		}
+	}
+	if sa.AccountLockout < caddy.Duration(time.Second) || sa.AccountMaxLockout < sa.AccountLockout {
+		return errors.New("account_lockout must be at least 1s, and its maximum no shorter")
 	}
 	if sa.Redis != "" {
 		if sa.UsersFile != "" || sa.SessionsDir != "" {

@@ -76,11 +76,34 @@ type pageData struct {
 	RememberMe        string // how long "remember me" lasts; empty hides it
 	Registration      bool   // registration is open
 	MinPasswordLength int
+	CSRFToken         string // the form's anti-forgery token, for a hidden field
+	Retry             string // on message.html: the form to open again, if any
+}
+
+// formPages are the templates with a form, and the form each posts.
+var formPages = map[string]string{"login.html": "login", "register.html": "register", "logout.html": "logout"}
+
+// pageHeaders keep the pages from being framed, sniffed, cached, or leaking
+// the next path to other sites, and allow nothing but this site's own
+// stylesheet and form targets.
+var pageHeaders = map[string]string{
+	"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+	"X-Content-Type-Options":  "nosniff",
+	"X-Frame-Options":         "DENY",
+	"Referrer-Policy":         "same-origin",
+	"Cache-Control":           "no-store",
 }
 
 // render writes a page in one piece: a template error becomes a plain 500
 // before anything was sent, never half a page.
-func (sa *SessionAuth) render(w http.ResponseWriter, status int, name string, data pageData) error {
+func (sa *SessionAuth) render(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) error {
+	if form, ok := formPages[name]; ok {
+		token, err := sa.formToken(w, r, form)
+		if err != nil {
+			return sa.unavailable(w, r, form+" form", err)
+		}
+		data.CSRFToken = token
+	}
 	data.Prefix = sa.PathPrefix
 	data.Registration = sa.Registration == "open"
 	data.MinPasswordLength = sa.MinPasswordLength
@@ -92,23 +115,26 @@ func (sa *SessionAuth) render(w http.ResponseWriter, status int, name string, da
 		return fmt.Errorf("rendering %s: %v", name, err)
 	}
 	h := w.Header()
+	for k, v := range pageHeaders {
+		h.Set(k, v)
+	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err
 }
 
 // message renders the generic page that explains a refusal or an outage.
-func (sa *SessionAuth) message(w http.ResponseWriter, status int, heading, text string) error {
-	return sa.render(w, status, "message.html", pageData{Heading: heading, Message: text})
+func (sa *SessionAuth) message(w http.ResponseWriter, r *http.Request, status int, heading, text string) error {
+	return sa.render(w, r, status, "message.html", pageData{Heading: heading, Message: text})
 }
 
 func (sa *SessionAuth) serveCSS(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "text/css; charset=utf-8")
 	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Length", strconv.Itoa(len(sa.pages.css)))
 	_, _ = w.Write(sa.pages.css)
 }

@@ -26,10 +26,11 @@ func (sa *SessionAuth) currentSession(r *http.Request) (*sessions.Session, sessi
 	if _, err := r.Cookie(sa.CookieName); err != nil {
 		return nil, sessionstore.Record{}, nil
 	}
-	store, err := sa.sessions.get()
+	k, err := sa.sessions.get()
 	if err != nil {
 		return nil, sessionstore.Record{}, err
 	}
+	store := k.store
 	sess, err := store.Get(r, sa.CookieName)
 	if err != nil {
 		if sessionstore.IsBackendError(err) {
@@ -68,10 +69,11 @@ func (sa *SessionAuth) currentSession(r *http.Request) (*sessions.Session, sessi
 // the record behind any cookie the browser brought: an id that existed
 // before login is never the one that carries it.
 func (sa *SessionAuth) startSession(w http.ResponseWriter, r *http.Request, user string, remember bool) error {
-	store, err := sa.sessions.get()
+	k, err := sa.sessions.get()
 	if err != nil {
 		return err
 	}
+	store := k.store
 	if old, _ := store.Get(r, sa.CookieName); old != nil && old.ID != "" {
 		if err := store.Forget(old.ID); err != nil {
 			return err
@@ -100,10 +102,11 @@ func (sa *SessionAuth) endSession(w http.ResponseWriter, r *http.Request) error 
 	if _, err := r.Cookie(sa.CookieName); err != nil {
 		return nil
 	}
-	store, err := sa.sessions.get()
+	k, err := sa.sessions.get()
 	if err != nil {
 		return err
 	}
+	store := k.store
 	if old, _ := store.Get(r, sa.CookieName); old != nil && old.ID != "" {
 		if err := store.Forget(old.ID); err != nil {
 			return err

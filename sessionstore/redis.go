@@ -134,9 +134,8 @@ func IsBackendError(err error) bool {
 	if err == nil || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotFound) {
 		return false
 	}
+	// Every securecookie error (bad signature, too long, bad encoding) is
+	// about what the client sent.
 	var cookieErr securecookie.Error
-	if errors.As(err, &cookieErr) && (cookieErr.IsDecode() || cookieErr.IsUsage()) {
-		return false
-	}
-	return true
+	return !errors.As(err, &cookieErr)
 }

@@ -49,9 +49,11 @@ func (p Policy) minLength() int {
 	return max(p.MinLength, DefaultMinPasswordLength)
 }
 
-// Check tells whether a new password is acceptable. Its errors wrap
-// ErrPasswordInvalid, ErrPasswordTooLong or ErrPasswordTooShort and are
-// worded for the registration form.
+// Check tells whether a new password is acceptable. It refuses passwords
+// that are not valid text, are too long or too short, or whose lowercase form
+// is on the embedded list of common passwords (common_passwords.txt). Its
+// errors wrap ErrPasswordInvalid, ErrPasswordTooLong, ErrPasswordTooShort or
+// ErrPasswordCommon and are worded for the registration form.
 func (p Policy) Check(password string) error {
 	if !utf8.ValidString(password) || strings.IndexByte(password, 0) >= 0 {
 		return fmt.Errorf("%w: use only ordinary text characters", ErrPasswordInvalid)
@@ -62,6 +64,9 @@ func (p Policy) Check(password string) error {
 	}
 	if n, min := utf8.RuneCountInString(password), p.minLength(); n < min {
 		return fmt.Errorf("%w: use at least %d characters; this one has %d", ErrPasswordTooShort, min, n)
+	}
+	if isCommonPassword(password) {
+		return fmt.Errorf("%w: it is on a list of passwords that attackers try first; choose another", ErrPasswordCommon)
 	}
 	return nil
 }

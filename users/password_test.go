@@ -15,7 +15,8 @@ func TestPolicyCountsCharactersNotBytes(t *testing.T) {
 		want error
 	}{
 		{"1234567", ErrPasswordTooShort},
-		{"12345678", nil},
+		{"k3v9m2xq", nil},
+		{"12345678", ErrPasswordCommon}, // long enough, but on the common list
 		{"", ErrPasswordTooShort},
 		{"ééééééé", ErrPasswordTooShort}, // 7 characters, 14 bytes
 		{"éééééééé", nil},                // 8 characters

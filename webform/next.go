@@ -1,19 +1,23 @@
-package sessionauth
+// Package webform holds the checks every form of the plugin passes through:
+// where a login may send the browser next, how a posted body is read, and
+// the anti-forgery tokens that tie a form to the browser it was given to.
+// It is small and free of Caddy so that it can be fuzzed cheaply.
+package webform
 
 import (
 	"net/url"
 	"strings"
 )
 
-// maxNextLength bounds the return path carried through the login form.
-const maxNextLength = 2048
+// MaxNextLength bounds the return path carried through the login form.
+const MaxNextLength = 2048
 
-// safeNext returns raw when it is a path on this site, and "/" otherwise.
+// SafeNext returns raw when it is a path on this site, and "/" otherwise.
 // Browsers read "//host", "/\host" and anything with a scheme as another
 // origin, and strip tabs and newlines before doing so, so all of those,
 // and every control character, send the user home instead.
-func safeNext(raw string) string {
-	if raw == "" || len(raw) > maxNextLength || raw[0] != '/' {
+func SafeNext(raw string) string {
+	if raw == "" || len(raw) > MaxNextLength || raw[0] != '/' {
 		return "/"
 	}
 	if len(raw) > 1 && (raw[1] == '/' || raw[1] == '\\') {

@@ -1,0 +1,180 @@
+package throttle
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+	"time"
+)
+
+// defaultMaxKeys bounds a MemoryStore. A record costs about 100 bytes plus
+// its key, so the cap holds memory near 10-20 MB whatever clients send.
+const defaultMaxKeys = 100_000
+
+// MemoryStore keeps the counters in this process, for the file backend
+// (one server). It forgets them on restart, which costs an attacker's victim
+// nothing but gives the attacker a fresh count; Redis is the backend for
+// counters that must outlive a restart or be shared.
+//
+// Memory stays bounded two ways. Each record carries the expiry Redis would
+// give it, and records sit in a heap by expiry, so every Hit drops the expired
+// ones in O(log n) each: no periodic scan, no goroutine to stop. And past
+// maxKeys live records (a flood of distinct usernames or IPs within one
+// record's life), a new key evicts the record nearest its expiry, the one
+// that would be forgotten soonest anyway. Eviction can forget a count or a
+// lock, so the cap is a memory guard, not a rule: filling it takes that many
+// distinct keys within a record's life, which the per-IP rule makes a
+// distributed attack; refusing new keys instead would lock everyone out.
+type MemoryStore struct {
+	mu       sync.Mutex
+	records  map[string]*memRecord
+	byExpiry expiryHeap
+	maxKeys  int
+}
+
+// NewMemoryStore returns an empty store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{records: map[string]*memRecord{}, maxKeys: defaultMaxKeys}
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// record is one key's state, in unix milliseconds; the Lua script in
+// redis.go keeps the same four fields with the same meaning.
+type record struct {
+	count int64 // events in the current window (or since the lock began)
+	start int64 // when the current window began
+	until int64 // blocked until; 0 when never blocked since the last reset
+	level int64 // locks so far; the next one lasts Lockout·2^level
+}
+
+// hit applies one event at now and returns until (0: not blocked). The Lua
+// script in redis.go is a line-by-line copy; keep them in step.
+func (r *record) hit(now int64, p params) int64 {
+	if r.until > now {
+		// Counted for the record, but neither extends nor escalates the lock.
+		r.count++
+		return r.until
+	}
+	if r.until != 0 {
+		// A block ended: count afresh from here, but keep the level.
+		r.count, r.start, r.until = 0, 0, 0
+	}
+	if r.count == 0 || now >= r.start+p.window {
+		r.count, r.start = 0, now
+	}
+	r.count++
+	if r.count < p.limit {
+		return 0
+	}
+	if p.lockout == 0 {
+		r.until = r.start + p.window
+		return r.until
+	}
+	r.level++
+	d := p.lockout
+	for i := int64(1); i < r.level && d < p.maxLockout; i++ {
+		d *= 2
+	}
+	r.until = now + min(d, p.maxLockout)
+	return r.until
+}
+
+// memRecord is a record with its place in the store.
+type memRecord struct {
+	record
+	key    string
+	expiry int64 // unix ms at which Redis would have deleted it
+	index  int   // in byExpiry
+}
+
+// Blocked tells until when key is blocked at now.
+func (s *MemoryStore) Blocked(_ context.Context, key string, now time.Time) (time.Time, error) {
+	ms := now.UnixMilli()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.records[key]
+	if r == nil || r.expiry <= ms {
+		return time.Time{}, nil
+	}
+	return blockedAt(r.until, ms), nil
+}
+
+// Hit records one event for key at now under rule; see Store.
+func (s *MemoryStore) Hit(_ context.Context, key string, rule Rule, now time.Time) (time.Time, error) {
+	p, err := rule.params()
+	if err != nil {
+		return time.Time{}, err
+	}
+	ms := now.UnixMilli()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropExpired(ms)
+	r := s.records[key]
+	if r == nil {
+		for len(s.records) >= s.maxKeys {
+			s.remove(s.byExpiry[0])
+		}
+		r = &memRecord{key: key}
+		s.records[key] = r
+		heap.Push(&s.byExpiry, r)
+	}
+	until := r.hit(ms, p)
+	r.expiry = ms + p.ttl(ms, until)
+	heap.Fix(&s.byExpiry, r.index)
+	return fromMillis(until), nil
+}
+
+// Reset forgets key entirely.
+func (s *MemoryStore) Reset(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.records[key]; r != nil {
+		s.remove(r)
+	}
+	return nil
+}
+
+// dropExpired removes the records whose expiry has passed at now.
+func (s *MemoryStore) dropExpired(now int64) {
+	for len(s.byExpiry) > 0 && s.byExpiry[0].expiry <= now {
+		s.remove(s.byExpiry[0])
+	}
+}
+
+func (s *MemoryStore) remove(r *memRecord) {
+	heap.Remove(&s.byExpiry, r.index)
+	delete(s.records, r.key)
+}
+
+// len is the number of records held, for tests.
+func (s *MemoryStore) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.records)
+}
+
+// expiryHeap orders records by expiry, soonest first (container/heap).
+type expiryHeap []*memRecord
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expiry < h[j].expiry }
+func (h expiryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+
+func (h *expiryHeap) Push(x any) {
+	r := x.(*memRecord)
+	r.index = len(*h)
+	*h = append(*h, r)
+}
+
+func (h *expiryHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return r
+}
