@@ -55,6 +55,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"missing argument", "session_auth {\n\t\tcookie_name\n\t}", "wrong argument count"},
 		{"missing secret", "session_auth {\n\t\tsecret\n\t}", "wrong argument count"},
 		{"extra argument", "session_auth {\n\t\tcookie_name a b\n\t}", "wrong argument count"},
+		{"title in two words, unquoted", "session_auth {\n\t\ttitle Example Members\n\t}", "wrong argument count"},
 		{"extra argument on a duration", "session_auth {\n\t\tlifetime 1h 2h\n\t}", "wrong argument count"},
 		{"bad duration", "session_auth {\n\t\tidle_timeout soon\n\t}", `bad duration "soon"`},
 		{"negative remember_me", "session_auth {\n\t\tremember_me -1h\n\t}", "remember_me cannot be negative"},

@@ -638,7 +638,9 @@ const atkURLEncoded = "application/x-www-form-urlencoded"
 // only its malformation can be why it is refused.
 var atkBodyCases = []atkBodyCase{
 	{"oversize", atkURLEncoded, func(u string, ft atkFormTicket) string { return atkPadTo(atkCreds(u, ft), webform.MaxBytes+1) }, http.StatusRequestEntityTooLarge, false},
-	{"far oversize", atkURLEncoded, func(u string, ft atkFormTicket) string { return atkPadTo(atkCreds(u, ft), 1<<20) }, http.StatusRequestEntityTooLarge, false},
+	// Under 256 KiB, which Go's server drains after a refusal; a larger body
+	// is cut off with a reset that the client may see before the 413.
+	{"far oversize", atkURLEncoded, func(u string, ft atkFormTicket) string { return atkPadTo(atkCreds(u, ft), 200<<10) }, http.StatusRequestEntityTooLarge, false},
 	{"bad percent-encoding in another field", atkURLEncoded, func(u string, ft atkFormTicket) string { return atkCreds(u, ft) + "&junk=%zz" }, http.StatusBadRequest, false},
 	{"bad percent-encoding in username", atkURLEncoded, func(u string, ft atkFormTicket) string {
 		return "password=" + url.QueryEscape(testPassword) + "&password_confirm=" + url.QueryEscape(testPassword) + "&" + ft.field() + "&username=" + u + "%zz"

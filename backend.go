@@ -85,7 +85,7 @@ func newFileBackend(sa *SessionAuth, files *sessionstore.Files, keys [][]byte) *
 	}
 }
 
-func newRedisBackend(sa *SessionAuth, pool *redis.Pool, keys [][]byte) *sessionBackend {
+func newRedisBackend(sa *SessionAuth, pool *redis.Pool, cache *sessionstore.Cache, keys [][]byte) *sessionBackend {
 	return &sessionBackend{
 		keys: func() ([][]byte, error) {
 			if keys != nil {
@@ -100,7 +100,9 @@ func newRedisBackend(sa *SessionAuth, pool *redis.Pool, keys [][]byte) *sessionB
 			return [][]byte{key}, nil
 		},
 		store: func(keys [][]byte) sessionstore.Store {
-			return sessionstore.NewRedis(pool, redisSessionPrefix, *sa.cookieDefaults(), sa.codecs(keys)...)
+			store := sessionstore.NewRedis(pool, redisSessionPrefix, *sa.cookieDefaults(), sa.codecs(keys)...)
+			store.Cache = cache
+			return store
 		},
 	}
 }
@@ -114,10 +116,7 @@ func (sa *SessionAuth) codecs(keys [][]byte) []securecookie.Codec {
 	for i, k := range keys {
 		mac := hmac.New(sha256.New, k)
 		mac.Write([]byte("caddy-session-auth cookie signing"))
-		c := securecookie.New(mac.Sum(nil), nil)
-		c.MaxAge(maxAge)
-		c.MaxLength(1024)
-		codecs[i] = c
+		codecs[i] = sessionstore.NewIDCodec(mac.Sum(nil), maxAge)
 	}
 	return codecs
 }
@@ -174,29 +173,46 @@ func resolveSecrets(secrets []string) ([][]byte, error) {
 	return keys, nil
 }
 
-// Redis pools outlive config reloads: each URL keeps one pool for as long as
-// any loaded config uses it.
+// Redis pools outlive config reloads: each URL keeps one pool, and one
+// session cache listening for revocations, for as long as any loaded config
+// uses it.
 var redisPools = caddy.NewUsagePool()
 
-type redisPool struct{ *redis.Pool }
+type redisPool struct {
+	pool  *redis.Pool
+	cache *sessionstore.Cache
+}
 
-func (p redisPool) Destruct() error { return p.Pool.Close() }
+func (p redisPool) Destruct() error {
+	p.cache.Close()
+	return p.pool.Close()
+}
 
-func acquireRedisPool(rawURL string, logger *zap.Logger) (*redis.Pool, error) {
+// sessionCacheTTL is how long a record read from Redis may be served from
+// memory; revocations reach the cache at once, so this only bounds how
+// stale the idle deadline seen by one instance can be.
+const sessionCacheTTL = 5 * time.Second
+
+func acquireRedisPool(rawURL string, logger *zap.Logger) (*redis.Pool, *sessionstore.Cache, error) {
 	if err := checkRedisURL(rawURL); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	val, loaded, err := redisPools.LoadOrNew(rawURL, func() (caddy.Destructor, error) {
-		return redisPool{newRedisPool(rawURL)}, nil
+		pool := newRedisPool(rawURL)
+		dial := func(ctx context.Context, options ...redis.DialOption) (redis.Conn, error) {
+			return dialRedis(ctx, rawURL, options...)
+		}
+		cache := sessionstore.NewCache(dial, sessionstore.RevocationChannel(redisSessionPrefix), sessionCacheTTL)
+		return redisPool{pool, cache}, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	pool := val.(redisPool).Pool
+	p := val.(redisPool)
 	if !loaded {
-		go warnIfNotPersistent(pool, logger)
+		go warnIfNotPersistent(p.pool, logger)
 	}
-	return pool, nil
+	return p.pool, p.cache, nil
 }
 
 func releaseRedisPool(rawURL string) {
@@ -214,11 +230,7 @@ func newRedisPool(rawURL string) *redis.Pool {
 		Wait:        true,
 		IdleTimeout: 4 * time.Minute,
 		DialContext: func(ctx context.Context) (redis.Conn, error) {
-			return redis.DialURLContext(ctx, rawURL,
-				redis.DialConnectTimeout(2*time.Second),
-				redis.DialReadTimeout(2*time.Second),
-				redis.DialWriteTimeout(2*time.Second),
-			)
+			return dialRedis(ctx, rawURL)
 		},
 		TestOnBorrow: func(c redis.Conn, lastUsed time.Time) error {
 			if time.Since(lastUsed) < 30*time.Second {
@@ -228,6 +240,16 @@ func newRedisPool(rawURL string) *redis.Pool {
 			return err
 		},
 	}
+}
+
+// dialRedis connects to the server rawURL names, with bounded connect, read
+// and write times.
+func dialRedis(ctx context.Context, rawURL string, options ...redis.DialOption) (redis.Conn, error) {
+	return redis.DialURLContext(ctx, rawURL, append([]redis.DialOption{
+		redis.DialConnectTimeout(2 * time.Second),
+		redis.DialReadTimeout(2 * time.Second),
+		redis.DialWriteTimeout(2 * time.Second),
+	}, options...)...)
 }
 
 // warnIfNotPersistent tells the operator when Redis would lose accounts on a

@@ -31,6 +31,7 @@ func init() {
 //		bcrypt_cost   <int>
 //		min_password_length <int>
 //		template_dir  <path>
+//		title         <site name>
 //		account_limit <failures> <window>
 //		account_lockout <first> [<max>]
 //		ip_limit      <attempts> <window>
@@ -84,7 +85,7 @@ func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error
 			return d.ArgErr()
 		}
 		return nil
-	case "redis", "users_file", "sessions_dir", "registration", "path_prefix", "cookie_name", "template_dir":
+	case "redis", "users_file", "sessions_dir", "registration", "path_prefix", "cookie_name", "template_dir", "title":
 		return oneString(d, map[string]*string{
 			"redis":        &sa.Redis,
 			"users_file":   &sa.UsersFile,
@@ -93,6 +94,7 @@ func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error
 			"path_prefix":  &sa.PathPrefix,
 			"cookie_name":  &sa.CookieName,
 			"template_dir": &sa.TemplateDir,
+			"title":        &sa.Title,
 		}[opt])
 	case "idle_timeout", "lifetime":
 		dst := &sa.IdleTimeout

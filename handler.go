@@ -97,13 +97,8 @@ func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, rou
 		return sa.byMethod(w, r, "register", sa.serveRegisterForm, sa.handleRegister)
 	case "/logout":
 		return sa.byMethod(w, r, "logout", sa.serveLogoutPage, sa.handleLogout)
-	case "/style.css":
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			return caddyhttp.Error(http.StatusMethodNotAllowed, nil)
-		}
-		sa.serveCSS(w)
-		return nil
+	case "/style.css", "/show-password.js":
+		return sa.serveAsset(w, r, route[1:])
 	}
 	return sa.message(w, r, http.StatusNotFound, "Not found", "There is no such page.")
 }

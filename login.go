@@ -15,7 +15,12 @@ import (
 const loginFailed = "Wrong username or password."
 
 func (sa *SessionAuth) serveLoginForm(w http.ResponseWriter, r *http.Request) error {
-	return sa.render(w, r, http.StatusOK, "login.html", pageData{Heading: "Log in", Next: webform.SafeNext(r.URL.Query().Get("next"))})
+	q := r.URL.Query()
+	data := pageData{Heading: "Log in", Next: webform.SafeNext(q.Get("next"))}
+	if q.Get("logged_out") != "" {
+		data.Notice = "You are logged out."
+	}
+	return sa.render(w, r, http.StatusOK, "login.html", data)
 }
 
 // handleLogin checks a username and password. Every failure, whatever its
@@ -74,18 +79,17 @@ func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error
 // hash, or, for a name that is invalid or unknown, against a dummy hash of
 // the same cost, so the time taken does not tell whether an account exists.
 func (sa *SessionAuth) checkPassword(ctx context.Context, username string, validName bool, password string) (bool, error) {
-	hash, found := users.DummyHash(sa.BcryptCost), false
 	if validName {
 		acct, err := sa.users.Get(ctx, username)
 		switch {
 		case err == nil:
-			hash, found = acct.Hash, true
+			return users.Verify(acct.Hash, password), nil
 		case !errors.Is(err, users.ErrNotFound):
 			return false, err
 		}
 	}
-	match := users.Verify(hash, password)
-	return match && found, nil
+	users.Verify(users.DummyHash(sa.BcryptCost), password)
+	return false, nil
 }
 
 // countFailure counts a failed login against the account, known or not (a
@@ -111,5 +115,5 @@ func (sa *SessionAuth) handleLogout(w http.ResponseWriter, r *http.Request) erro
 	if err := sa.endSession(w, r); err != nil {
 		return sa.unavailable(w, r, "logout", err)
 	}
-	return seeOther(w, sa.PathPrefix+"/login")
+	return seeOther(w, sa.PathPrefix+"/login?logged_out=1")
 }

@@ -107,10 +107,15 @@ type SessionAuth struct {
 	// make per window; more get 429 with Retry-After. Default: 50 per 15m.
 	IPLimit *RateLimit `json:"ip_limit,omitempty"`
 
-	// TemplateDir names a folder whose *.html files replace the embedded
-	// pages of the same name (login.html, register.html, logout.html,
-	// message.html, layout.html). Default: none.
+	// TemplateDir names a folder whose files replace the embedded pages and
+	// assets of the same name (layout.html, login.html, register.html,
+	// logout.html, message.html, style.css, show-password.js). Default: none.
 	TemplateDir string `json:"template_dir,omitempty"`
+
+	// Title is the site's name, shown on every page and in each page's
+	// title ("Log in · Title"). Default: none, so pages show only their
+	// own heading.
+	Title string `json:"title,omitempty"`
 
 	protect       caddyhttp.MatcherSets
 	throttle      throttle.Store
@@ -182,6 +187,9 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 		return err
 	}
 	sa.policy = users.Policy{MinLength: sa.MinPasswordLength}
+	// Make the dummy hash now, off the request path: the first login of an
+	// unknown user must not pay for it and so stand out by its time.
+	go users.DummyHash(sa.BcryptCost)
 	sa.crossOrig = http.NewCrossOriginProtection()
 
 	if sa.Redis != "" {
@@ -263,14 +271,14 @@ func (sa *SessionAuth) provisionFiles(keys [][]byte) error {
 }
 
 func (sa *SessionAuth) provisionRedis(keys [][]byte) error {
-	pool, err := acquireRedisPool(sa.Redis, sa.logger)
+	pool, cache, err := acquireRedisPool(sa.Redis, sa.logger)
 	if err != nil {
 		return err
 	}
 	sa.redisURL = sa.Redis
 	sa.users = users.NewRedisStore(pool, redisKeyPrefix)
 	sa.throttle = throttle.NewRedisStore(pool, redisKeyPrefix+"throttle:")
-	sa.sessions = newRedisBackend(sa, pool, keys)
+	sa.sessions = newRedisBackend(sa, pool, cache, keys)
 	return nil
 }
 

@@ -47,6 +47,17 @@ func TestRedisDownMidRunRefusesProtectedContentAndRecovers(t *testing.T) {
 	wantGranted(t, c.get("/members/x"), "before the outage")
 
 	srv.Stop()
+	// The session cache notices a dead Redis by its subscription, at once
+	// for a stopped server and within a second for a silent one; from then
+	// on nothing is served.
+	stopped := time.Now()
+	eventually(t, "503 once Redis is down", func() bool {
+		r := c.getAPI("/members/x")
+		return r.status == http.StatusServiceUnavailable
+	})
+	if d := time.Since(stopped); d > 2*time.Second {
+		t.Fatalf("protected content was still served %v after Redis stopped", d)
+	}
 	wantUnavailable(t, c.get("/members/x"), "browser, Redis down")
 	wantUnavailable(t, c.getAPI("/members/x"), "script, Redis down")
 	// Without a cookie there is nothing to check: the login page, as ever.

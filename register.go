@@ -22,8 +22,9 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 		Next:     webform.SafeNext(r.PostForm.Get("next")),
 		Username: r.PostForm.Get("username"),
 	}
-	refuse := func(status int, msg string) error {
-		form.Error = msg
+	// refuse puts msg next to the field it concerns and in the summary.
+	refuse := func(status int, field *string, msg string) error {
+		*field, form.Error = msg, msg
 		return sa.render(w, r, status, "register.html", form)
 	}
 	if ok, err := sa.admitClient(w, r); !ok {
@@ -32,13 +33,13 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 	password := r.PostForm.Get("password")
 	username, err := users.Normalize(form.Username)
 	if err != nil {
-		return refuse(http.StatusBadRequest, err.Error())
+		return refuse(http.StatusBadRequest, &form.UsernameError, err.Error())
 	}
 	if err := sa.policy.Check(password); err != nil {
-		return refuse(http.StatusBadRequest, err.Error())
+		return refuse(http.StatusBadRequest, &form.PasswordError, err.Error())
 	}
 	if confirm, sent := r.PostForm["password_confirm"]; sent && confirm[0] != password {
-		return refuse(http.StatusBadRequest, "The two passwords are not the same.")
+		return refuse(http.StatusBadRequest, &form.ConfirmError, "The two passwords are not the same.")
 	}
 	release, err := sa.admitBcrypt(w, r, "registration")
 	if release == nil {
@@ -47,11 +48,11 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 	hash, err := users.Hash(password, sa.BcryptCost)
 	release()
 	if err != nil {
-		return refuse(http.StatusBadRequest, err.Error())
+		return refuse(http.StatusBadRequest, &form.PasswordError, err.Error())
 	}
 	err = sa.users.Create(r.Context(), users.Account{Username: username, Hash: hash, Created: now()})
 	if errors.Is(err, users.ErrTaken) {
-		return refuse(http.StatusConflict, "That username is taken. Choose another.")
+		return refuse(http.StatusConflict, &form.UsernameError, "That username is taken. Choose another.")
 	}
 	if err != nil {
 		return sa.unavailable(w, r, "registration", err)

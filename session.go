@@ -43,8 +43,20 @@ func (sa *SessionAuth) currentSession(r *http.Request) (*sessions.Session, sessi
 		return nil, sessionstore.Record{}, nil
 	}
 	at := now()
-	if at.After(rec.Expires) || at.Sub(rec.Seen) > time.Duration(sa.IdleTimeout) {
-		// Enforced here, from stored times: the cookie's age proves nothing.
+	if sa.expired(rec, at) {
+		// A cached record may lag another instance's refresh: ask the
+		// store itself before ending the session.
+		if f, ok := store.(freshLoader); ok {
+			if sess, err = f.Fresh(r, sa.CookieName); err != nil {
+				if sessionstore.IsBackendError(err) {
+					return nil, sessionstore.Record{}, err
+				}
+				return nil, sessionstore.Record{}, nil
+			}
+			rec, _ = sessionstore.Get(sess)
+		}
+	}
+	if sa.expired(rec, at) {
 		if err := store.Forget(sess.ID); err != nil {
 			sa.debug("deleting an expired session", err)
 		}
@@ -63,6 +75,17 @@ func (sa *SessionAuth) currentSession(r *http.Request) (*sessions.Session, sessi
 		}
 	}
 	return sess, rec, nil
+}
+
+// freshLoader is a store that can bypass its cache.
+type freshLoader interface {
+	Fresh(r *http.Request, name string) (*sessions.Session, error)
+}
+
+// expired enforces the idle and absolute deadlines from the stored times:
+// the cookie's age proves nothing.
+func (sa *SessionAuth) expired(rec sessionstore.Record, at time.Time) bool {
+	return at.After(rec.Expires) || at.Sub(rec.Seen) > time.Duration(sa.IdleTimeout)
 }
 
 // startSession logs user in with a brand-new session id, after deleting

@@ -192,8 +192,11 @@ func TestPagesCarrySecurityHeaders(t *testing.T) {
 				t.Errorf("%s: CSP %q lacks %q", path, csp, want)
 			}
 		}
-		if strings.Contains(csp, "unsafe-inline") || strings.Contains(r.body, "<script") || strings.Contains(r.body, " style=") {
+		if strings.Contains(csp, "unsafe-inline") || inlineScript(r.body) || strings.Contains(r.body, " style=") || strings.Contains(r.body, "<style") {
 			t.Errorf("%s: the page must need no inline script or style", path)
+		}
+		if !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("%s: CSP %q must allow this site's own script and nothing else", path, csp)
 		}
 		for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"} {
 			if got := r.header.Get(h); got != want {
@@ -206,6 +209,19 @@ func TestPagesCarrySecurityHeaders(t *testing.T) {
 			t.Errorf("a response that sets the session cookie must be no-store: %d %q", r.status, r.header.Get("Cache-Control"))
 		}
 	}
+}
+
+var scriptTag = regexp.MustCompile(`(?is)<script\b([^>]*)>(.*?)</script>`)
+
+// inlineScript tells whether a page carries script in its markup: a script
+// element with a body or without src, or an on* event handler attribute.
+func inlineScript(body string) bool {
+	for _, m := range scriptTag.FindAllStringSubmatch(body, -1) {
+		if !strings.Contains(m[1], "src=") || strings.TrimSpace(m[2]) != "" {
+			return true
+		}
+	}
+	return regexp.MustCompile(`(?i)\son[a-z]+=`).MatchString(body) || strings.Contains(strings.ToLower(body), "javascript:")
 }
 
 func TestBcryptAdmissionTurnsAwayWhatItCannotQueue(t *testing.T) {

@@ -17,6 +17,9 @@ import (
 type Redis struct {
 	*redistore.RediStore
 	prefix string // redistore keeps its own copy private
+	// Cache, when set, serves recent records without a round trip; every
+	// Forget publishes on its channel so all instances drop the session.
+	Cache *Cache
 }
 
 // maxRecordBytes bounds what one session may store; a record is ~60 bytes.
@@ -64,6 +67,12 @@ func (s *Redis) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err := securecookie.DecodeMulti(name, c.Value, &sess.ID, s.Codecs...); err != nil {
 		return sess, err
 	}
+	rec, cached, gen := s.Cache.get(sess.ID)
+	if cached {
+		Put(sess, rec)
+		sess.IsNew = false
+		return sess, nil
+	}
 	conn, err := s.conn()
 	if err != nil {
 		return sess, err
@@ -79,8 +88,23 @@ func (s *Redis) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err := (Serializer{}).Deserialize(data, sess); err != nil {
 		return sess, err
 	}
+	rec, _ = Get(sess)
+	s.Cache.put(sess.ID, rec, gen)
 	sess.IsNew = false
 	return sess, nil
+}
+
+// Fresh is New without the cache, for decisions that must see Redis as it
+// is now (before ending a session that looks expired).
+func (s *Redis) Fresh(r *http.Request, name string) (*sessions.Session, error) {
+	cache := s.Cache
+	fresh := *s
+	fresh.Cache = nil
+	sess, err := fresh.New(r, name)
+	if rec, ok := Get(sess); ok && err == nil {
+		cache.update(sess.ID, rec)
+	}
+	return sess, err
 }
 
 // Get is New without gorilla's per-request registry, which would hide a
@@ -106,20 +130,38 @@ func (s *Redis) Touch(sess *sessions.Session, ttl time.Duration) error {
 		return fmt.Errorf("redis: %w", err)
 	}
 	if reply == nil {
+		s.Cache.drop(sess.ID)
 		return ErrNotFound
 	}
+	s.Cache.update(sess.ID, rec)
 	return nil
 }
 
-// Forget deletes one session's record.
+// Forget deletes one session's record and tells every instance's cache,
+// in one round trip. This instance's cache drops it before Forget returns.
 func (s *Redis) Forget(id string) error {
+	s.Cache.drop(id)
 	conn, err := s.conn()
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if _, err := conn.Do("DEL", s.key(id)); err != nil {
+	return forget(conn, s.prefix, id)
+}
+
+// RevocationChannel is where deleted session ids are published.
+func RevocationChannel(prefix string) string { return prefix + "revoked" }
+
+func forget(conn redis.Conn, prefix, id string) error {
+	_ = conn.Send("DEL", prefix+id)
+	_ = conn.Send("PUBLISH", RevocationChannel(prefix), id)
+	if err := conn.Flush(); err != nil {
 		return fmt.Errorf("redis: %w", err)
+	}
+	for range 2 {
+		if _, err := conn.Receive(); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
 	}
 	return nil
 }

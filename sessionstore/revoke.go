@@ -65,8 +65,8 @@ func RevokeRedisUser(ctx context.Context, pool *redis.Pool, prefix, user string)
 				continue // gone meanwhile
 			}
 			if rec, err := parseRecord(data); err == nil && rec.User == user {
-				if _, err := conn.Do("DEL", key); err != nil {
-					return revoked, fmt.Errorf("redis: %w", err)
+				if err := forget(conn, prefix, strings.TrimPrefix(key, prefix)); err != nil {
+					return revoked, err
 				}
 				revoked++
 			}

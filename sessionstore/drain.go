@@ -1,0 +1,29 @@
+package sessionstore
+
+import (
+	"net"
+	"sync/atomic"
+)
+
+// watchedConn is the subscription's connection. It knows whether every
+// revocation Redis has sent has been handled: the listener is blocked in
+// Read (so nothing waits in its buffers) and the socket holds no unread
+// bytes. Redis writes a published message to subscribers before it answers
+// the publisher, so once a logout elsewhere has been answered, a cache whose
+// connection is drained has already dropped that session.
+type watchedConn struct {
+	net.Conn
+	reading atomic.Bool
+}
+
+func (c *watchedConn) Read(p []byte) (int, error) {
+	c.reading.Store(true)
+	n, err := c.Conn.Read(p)
+	c.reading.Store(false)
+	return n, err
+}
+
+// drained tells whether nothing received is waiting to be handled.
+func (c *watchedConn) drained() bool {
+	return c.reading.Load() && unreadBytes(c.Conn) == 0
+}
