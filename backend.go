@@ -75,12 +75,14 @@ func newFileBackend(sa *SessionAuth, files *sessionstore.Files, keys [][]byte) *
 	return &sessionBackend{
 		keys: func() ([][]byte, error) { return keys, nil },
 		store: func(keys [][]byte) sessionstore.Store {
-			return &sessionstore.Files{
+			store := &sessionstore.Files{
 				Dir:     files.Dir,
 				Codecs:  sa.codecs(keys),
 				Options: sa.cookieDefaults(),
 				TTL:     sa.initialTTL,
 			}
+			store.Remember(sessionCacheTTL)
+			return store
 		},
 	}
 }
@@ -188,9 +190,10 @@ func (p redisPool) Destruct() error {
 	return p.pool.Close()
 }
 
-// sessionCacheTTL is how long a record read from Redis may be served from
-// memory; revocations reach the cache at once, so this only bounds how
-// stale the idle deadline seen by one instance can be.
+// sessionCacheTTL is how long a record read from the store may be served
+// from memory; revocations reach the memory at once (Redis: published;
+// files: a stat of the file on every hit), so this only bounds how stale
+// the idle deadline seen by one instance can be.
 const sessionCacheTTL = 5 * time.Second
 
 func acquireRedisPool(rawURL string, logger *zap.Logger) (*redis.Pool, *sessionstore.Cache, error) {

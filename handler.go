@@ -28,7 +28,7 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
-	_, rec, err := sa.currentSession(r)
+	rec, err := sa.currentSession(r)
 	if err != nil {
 		if !protected {
 			sa.debug("no session placeholders: backend unavailable", err)

@@ -107,7 +107,7 @@ func (sa *SessionAuth) countFailure(r *http.Request, username string) error {
 }
 
 func (sa *SessionAuth) serveLogoutPage(w http.ResponseWriter, r *http.Request) error {
-	_, rec, _ := sa.currentSession(r)
+	rec, _ := sa.currentSession(r)
 	return sa.render(w, r, http.StatusOK, "logout.html", pageData{Heading: "Log out", User: rec.User})
 }
 

@@ -19,67 +19,53 @@ func (sa *SessionAuth) refreshEvery() time.Duration {
 	return min(time.Duration(sa.IdleTimeout)/10, time.Minute)
 }
 
-// currentSession returns the request's live session and its record, or a
-// nil session when there is none (no cookie, a bad signature, logged out,
-// expired). The error is only for a backend that cannot answer.
-func (sa *SessionAuth) currentSession(r *http.Request) (*sessions.Session, sessionstore.Record, error) {
-	if _, err := r.Cookie(sa.CookieName); err != nil {
-		return nil, sessionstore.Record{}, nil
+// currentSession returns the request's live session record, or a zero one
+// when there is none (no cookie, a bad signature, logged out, expired). The
+// error is only for a backend that cannot answer.
+func (sa *SessionAuth) currentSession(r *http.Request) (sessionstore.Record, error) {
+	c, err := r.Cookie(sa.CookieName)
+	if err != nil {
+		return sessionstore.Record{}, nil
 	}
 	k, err := sa.sessions.get()
 	if err != nil {
-		return nil, sessionstore.Record{}, err
+		return sessionstore.Record{}, err
 	}
 	store := k.store
-	sess, err := store.Get(r, sa.CookieName)
+	id, rec, err := store.Lookup(sa.CookieName, c.Value, false)
+	at := now()
+	if err == nil && sa.expired(rec, at) {
+		// A remembered record may lag another instance's refresh: ask the
+		// store itself before ending the session.
+		id, rec, err = store.Lookup(sa.CookieName, c.Value, true)
+	}
 	if err != nil {
 		if sessionstore.IsBackendError(err) {
-			return nil, sessionstore.Record{}, err
+			return sessionstore.Record{}, err
 		}
-		return nil, sessionstore.Record{}, nil
-	}
-	rec, ok := sessionstore.Get(sess)
-	if !ok {
-		return nil, sessionstore.Record{}, nil
-	}
-	at := now()
-	if sa.expired(rec, at) {
-		// A cached record may lag another instance's refresh: ask the
-		// store itself before ending the session.
-		if f, ok := store.(freshLoader); ok {
-			if sess, err = f.Fresh(r, sa.CookieName); err != nil {
-				if sessionstore.IsBackendError(err) {
-					return nil, sessionstore.Record{}, err
-				}
-				return nil, sessionstore.Record{}, nil
-			}
-			rec, _ = sessionstore.Get(sess)
-		}
+		return sessionstore.Record{}, nil
 	}
 	if sa.expired(rec, at) {
-		if err := store.Forget(sess.ID); err != nil {
+		if err := store.Forget(id); err != nil {
 			sa.debug("deleting an expired session", err)
 		}
-		return nil, sessionstore.Record{}, nil
+		return sessionstore.Record{}, nil
 	}
 	if at.Sub(rec.Seen) >= sa.refreshEvery() {
 		rec.Seen = at
+		sess := sessions.NewSession(store, sa.CookieName)
+		sess.ID = id
 		sessionstore.Put(sess, rec)
 		switch err := store.Touch(sess, sa.recordTTL(rec, at)); {
 		case errors.Is(err, sessionstore.ErrNotFound):
-			return nil, sessionstore.Record{}, nil // logged out meanwhile
+			return sessionstore.Record{}, nil // logged out meanwhile
 		case err != nil:
 			// The record we just read is valid; a failed refresh only means
 			// the idle deadline was not pushed back this time.
 			sa.debug("refreshing a session", err)
 		}
 	}
-	return sess, rec, nil
-}
-
-// freshLoader is a store that can bypass its cache.
-type freshLoader interface {
-	Fresh(r *http.Request, name string) (*sessions.Session, error)
+	return rec, nil
 }
 
 // expired enforces the idle and absolute deadlines from the stored times:

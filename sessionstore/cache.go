@@ -3,7 +3,6 @@ package sessionstore
 import (
 	"context"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,11 +20,7 @@ import (
 type Cache struct {
 	dial    Dialer
 	channel string
-	ttl     time.Duration
-
-	mu      sync.RWMutex
-	entries map[string]cacheEntry
-	gen     uint64 // bumped by every drop and every (re)subscription
+	mem     *recent
 
 	alive     atomic.Bool
 	lastHeard atomic.Int64                // unix nanoseconds of the last message or pong
@@ -34,13 +29,7 @@ type Cache struct {
 	done      chan struct{}
 }
 
-type cacheEntry struct {
-	rec   Record
-	until int64 // unix nanoseconds, wall clock
-}
-
 const (
-	cacheMaxEntries = 100_000
 	// pingEvery and trustFor bound how long a silent failure of Redis can
 	// go unnoticed: a cache not heard from within trustFor is not used.
 	pingEvery = 200 * time.Millisecond
@@ -56,8 +45,7 @@ func NewCache(dial Dialer, channel string, ttl time.Duration) *Cache {
 	c := &Cache{
 		dial:    dial,
 		channel: channel,
-		ttl:     ttl,
-		entries: make(map[string]cacheEntry),
+		mem:     newRecent(ttl),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -82,82 +70,42 @@ func (c *Cache) trusted() bool {
 	return conn != nil && conn.drained()
 }
 
-// get returns a cached record of id, if there is a fresh one and the cache
-// may be trusted, and the generation to hand to put after a read.
-func (c *Cache) get(id string) (Record, bool, uint64) {
+// get returns the session a cookie value named when last read, if that
+// was a moment ago and the cache may be trusted now; and the generation to
+// hand to put after a read.
+func (c *Cache) get(value string) (recentEntry, bool, uint64) {
 	if c == nil {
-		return Record{}, false, 0
+		return recentEntry{}, false, 0
 	}
-	c.mu.RLock()
-	e, ok := c.entries[id]
-	gen := c.gen
-	c.mu.RUnlock()
-	if !ok || time.Now().UnixNano() > e.until || !c.trusted() {
-		return Record{}, false, gen
+	e, ok, gen := c.mem.get(value)
+	if !ok || !c.trusted() {
+		return recentEntry{}, false, gen
 	}
-	return e.rec, true, gen
+	return e, true, gen
 }
 
-// put remembers a record read from Redis, unless something was dropped
-// since the read began (gen moved): that drop may have been this very
-// session's logout, and the read may predate it.
-func (c *Cache) put(id string, rec Record, gen uint64) {
-	if c == nil || !c.trusted() {
-		return
+// put remembers a session read from Redis (see recent.put).
+func (c *Cache) put(value, id string, rec Record, gen uint64) {
+	if c != nil && c.trusted() {
+		c.mem.put(value, recentEntry{id: id, rec: rec}, gen)
 	}
-	until := time.Now().Add(c.ttl).UnixNano()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen {
-		return
-	}
-	if len(c.entries) >= cacheMaxEntries {
-		c.evictExpired()
-		if len(c.entries) >= cacheMaxEntries {
-			return
-		}
-	}
-	c.entries[id] = cacheEntry{rec: rec, until: until}
 }
 
 // update replaces a record this instance itself just wrote to Redis.
 func (c *Cache) update(id string, rec Record) {
-	if c == nil {
-		return
+	if c != nil {
+		c.mem.update(id, rec, nil)
 	}
-	c.mu.Lock()
-	if _, ok := c.entries[id]; ok {
-		c.entries[id] = cacheEntry{rec: rec, until: time.Now().Add(c.ttl).UnixNano()}
-	}
-	c.mu.Unlock()
 }
 
-// drop forgets id, and makes every read in flight unfit to be cached.
+// drop forgets a session at once.
 func (c *Cache) drop(id string) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	delete(c.entries, id)
-	c.gen++
-	c.mu.Unlock()
-}
-
-func (c *Cache) clear() {
-	c.mu.Lock()
-	clear(c.entries)
-	c.gen++
-	c.mu.Unlock()
-}
-
-func (c *Cache) evictExpired() {
-	now := time.Now().UnixNano()
-	for id, e := range c.entries {
-		if now > e.until {
-			delete(c.entries, id)
-		}
+	if c != nil {
+		c.mem.drop(id)
 	}
 }
+
+func (c *Cache) clear() { c.mem.clear() }
 
 // listen keeps a subscription to the revocation channel, reconnecting
 // after a failure; while it is down the cache is empty and untrusted.

@@ -34,21 +34,21 @@ func TestCacheServesOnlyWhileSubscribed(t *testing.T) {
 	waitTrusted(t, c, true)
 
 	rec := Record{User: "alice", Created: time.UnixMilli(1), Seen: time.UnixMilli(2), Expires: time.UnixMilli(3)}
-	_, _, gen := c.get("ID1")
-	c.put("ID1", rec, gen)
-	if got, ok, _ := c.get("ID1"); !ok || got != rec {
+	_, _, gen := c.get("value1")
+	c.put("value1", "ID1", rec, gen)
+	if got, ok, _ := c.get("value1"); !ok || got.rec != rec || got.id != "ID1" {
 		t.Fatal("a record put while subscribed must be served")
 	}
 	srv.Stop()
 	waitTrusted(t, c, false)
-	if _, ok, _ := c.get("ID1"); ok {
+	if _, ok, _ := c.get("value1"); ok {
 		t.Fatal("with the subscription down, nothing may be served from the cache")
 	}
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	waitTrusted(t, c, true)
-	if _, ok, _ := c.get("ID1"); ok {
+	if _, ok, _ := c.get("value1"); ok {
 		t.Fatal("after a reconnect the cache must start empty: revocations may have been missed")
 	}
 }
@@ -60,8 +60,8 @@ func TestCacheDropsPublishedRevocations(t *testing.T) {
 	defer c.Close()
 	waitTrusted(t, c, true)
 	rec := Record{User: "bob"}
-	_, _, gen := c.get("ID2")
-	c.put("ID2", rec, gen)
+	_, _, gen := c.get("value2")
+	c.put("value2", "ID2", rec, gen)
 	conn := pool.Get()
 	defer conn.Close()
 	if err := forget(conn, "test2:", "ID2"); err != nil {
@@ -69,7 +69,7 @@ func TestCacheDropsPublishedRevocations(t *testing.T) {
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		if _, ok, _ := c.get("ID2"); !ok {
+		if _, ok, _ := c.get("value2"); !ok {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -85,10 +85,10 @@ func TestCacheRefusesAReadThatARevocationOvertook(t *testing.T) {
 	c := NewCache(dialer(testRedis), "test:revoked3", time.Minute)
 	defer c.Close()
 	waitTrusted(t, c, true)
-	_, _, gen := c.get("ID3") // a read begins ...
-	c.drop("ID3")             // ... the session is revoked meanwhile ...
-	c.put("ID3", Record{User: "carl"}, gen)
-	if _, ok, _ := c.get("ID3"); ok {
+	_, _, gen := c.get("value3") // a read begins ...
+	c.drop("ID3")                // ... the session is revoked meanwhile ...
+	c.put("value3", "ID3", Record{User: "carl"}, gen)
+	if _, ok, _ := c.get("value3"); ok {
 		t.Fatal("a read that began before a revocation must not be cached")
 	}
 }

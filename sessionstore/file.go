@@ -4,6 +4,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -26,7 +27,14 @@ type Files struct {
 	Options *sessions.Options
 	// TTL tells how long a newly created record may live before it is purged.
 	TTL func(*sessions.Session) time.Duration
+
+	mem *recent // nil: no memory of recent reads
 }
+
+// Remember makes Lookup keep what it read for ttl. A remembered session is
+// still checked on every hit with one stat of its file, so a session that a
+// logout, an expiry or the CLI (another process) deleted is never served.
+func (s *Files) Remember(ttl time.Duration) { s.mem = newRecent(ttl) }
 
 // fileNamePrefix marks session files, so the purge never touches anything else.
 const fileNamePrefix = "s_"
@@ -77,28 +85,71 @@ func (s *Files) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err != nil {
 		return sess, nil
 	}
-	if err := securecookie.DecodeMulti(name, c.Value, &sess.ID, s.Codecs...); err != nil {
-		return sess, err
-	}
-	if !validID(sess.ID) {
-		return sess, ErrCorrupt
-	}
-	data, err := os.ReadFile(s.path(sess.ID))
-	if errors.Is(err, fs.ErrNotExist) {
-		return sess, ErrNotFound
-	}
+	id, rec, err := s.Lookup(name, c.Value, false)
+	sess.ID = id
 	if err != nil {
 		return sess, err
 	}
-	_, rec, ok := strings.Cut(string(data), "\n")
-	if !ok {
-		return sess, ErrCorrupt
-	}
-	if err := (Serializer{}).Deserialize([]byte(rec), sess); err != nil {
-		return sess, err
-	}
+	Put(sess, rec)
 	sess.IsNew = false
 	return sess, nil
+}
+
+// Lookup finds the session a cookie value names: from memory when it was
+// read a moment ago and its file is still the one read, else by checking
+// the signature and reading the file (always, when fresh is set).
+func (s *Files) Lookup(name, value string, fresh bool) (string, Record, error) {
+	var gen uint64
+	if s.mem != nil {
+		var e recentEntry
+		var ok bool
+		e, ok, gen = s.mem.get(value)
+		if ok && !fresh {
+			if fi, err := os.Stat(s.path(e.id)); err == nil && os.SameFile(fi, e.check.(os.FileInfo)) {
+				return e.id, e.rec, nil
+			}
+		}
+	}
+	var id string
+	if err := securecookie.DecodeMulti(name, value, &id, s.Codecs...); err != nil {
+		return "", Record{}, err
+	}
+	if !validID(id) {
+		return id, Record{}, ErrCorrupt
+	}
+	rec, fi, err := s.load(id)
+	if err != nil {
+		return id, Record{}, err
+	}
+	if s.mem != nil {
+		s.mem.put(value, recentEntry{id: id, rec: rec, check: fi}, gen)
+	}
+	return id, rec, nil
+}
+
+func (s *Files) load(id string) (Record, os.FileInfo, error) {
+	f, err := os.Open(s.path(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Record{}, nil, ErrNotFound
+	}
+	if err != nil {
+		return Record{}, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Record{}, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, 1024))
+	if err != nil {
+		return Record{}, nil, err
+	}
+	_, line, ok := strings.Cut(string(data), "\n")
+	if !ok {
+		return Record{}, nil, ErrCorrupt
+	}
+	rec, err := parseRecord(line)
+	return rec, fi, err
 }
 
 // Save writes the session and its cookie; a negative MaxAge deletes both.
@@ -136,15 +187,32 @@ func (s *Files) Touch(sess *sessions.Session, ttl time.Duration) error {
 	mu.Lock()
 	defer mu.Unlock()
 	if _, err := os.Stat(s.path(sess.ID)); errors.Is(err, fs.ErrNotExist) {
+		if s.mem != nil {
+			s.mem.drop(sess.ID)
+		}
 		return ErrNotFound
 	}
-	return s.write(sess, ttl)
+	if err := s.write(sess, ttl); err != nil {
+		return err
+	}
+	if s.mem != nil {
+		rec, _ := Get(sess)
+		if fi, err := os.Stat(s.path(sess.ID)); err == nil {
+			s.mem.update(sess.ID, rec, fi)
+		} else {
+			s.mem.drop(sess.ID)
+		}
+	}
+	return nil
 }
 
 // Forget deletes one session's record; a missing one is not an error.
 func (s *Files) Forget(id string) error {
 	if !validID(id) {
 		return nil
+	}
+	if s.mem != nil {
+		s.mem.drop(id)
 	}
 	mu := s.lock()
 	mu.Lock()

@@ -113,4 +113,10 @@ type Store interface {
 	// Forget deletes a session's record by id, for when the caller has no
 	// response to expire a cookie on (revoking a user's sessions).
 	Forget(id string) error
+	// Lookup finds the session a cookie value names, without building a
+	// gorilla session: the gate's fast path. With fresh set it reads the
+	// store itself, never a memory of an earlier read. A cookie that does not
+	// verify, and a record that is gone or corrupt, are errors for which
+	// IsBackendError is false.
+	Lookup(name, value string, fresh bool) (id string, rec Record, err error)
 }

@@ -52,9 +52,45 @@ func (s *Redis) conn() (redis.Conn, error) {
 	return conn, nil
 }
 
-// New loads the session named in the request's cookie. It does what
-// redistore's New does, but waits a bounded time for a connection: this is
-// the path every protected request takes.
+// Lookup finds the session a cookie value names: from the cache when it
+// was read a moment ago and the cache may be trusted, else by checking the
+// signature and reading Redis (always, when fresh is set). This is the path
+// every protected request takes.
+func (s *Redis) Lookup(name, value string, fresh bool) (string, Record, error) {
+	e, ok, gen := s.Cache.get(value)
+	if ok && !fresh {
+		return e.id, e.rec, nil
+	}
+	var id string
+	if err := securecookie.DecodeMulti(name, value, &id, s.Codecs...); err != nil {
+		return "", Record{}, err
+	}
+	rec, err := s.load(id)
+	if err != nil {
+		return id, Record{}, err
+	}
+	s.Cache.put(value, id, rec, gen)
+	return id, rec, nil
+}
+
+func (s *Redis) load(id string) (Record, error) {
+	conn, err := s.conn()
+	if err != nil {
+		return Record{}, err
+	}
+	defer conn.Close()
+	data, err := redis.String(conn.Do("GET", s.prefix+id))
+	if errors.Is(err, redis.ErrNil) {
+		return Record{}, ErrNotFound
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("redis: %w", err)
+	}
+	return parseRecord(data)
+}
+
+// New loads the session named in the request's cookie, as Lookup does,
+// for gorilla's Store interface.
 func (s *Redis) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess := sessions.NewSession(s, name)
 	options := *s.Options
@@ -64,47 +100,14 @@ func (s *Redis) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err != nil {
 		return sess, nil
 	}
-	if err := securecookie.DecodeMulti(name, c.Value, &sess.ID, s.Codecs...); err != nil {
-		return sess, err
-	}
-	rec, cached, gen := s.Cache.get(sess.ID)
-	if cached {
-		Put(sess, rec)
-		sess.IsNew = false
-		return sess, nil
-	}
-	conn, err := s.conn()
+	id, rec, err := s.Lookup(name, c.Value, false)
+	sess.ID = id
 	if err != nil {
 		return sess, err
 	}
-	defer conn.Close()
-	data, err := redis.Bytes(conn.Do("GET", s.prefix+sess.ID))
-	if errors.Is(err, redis.ErrNil) {
-		return sess, ErrNotFound
-	}
-	if err != nil {
-		return sess, fmt.Errorf("redis: %w", err)
-	}
-	if err := (Serializer{}).Deserialize(data, sess); err != nil {
-		return sess, err
-	}
-	rec, _ = Get(sess)
-	s.Cache.put(sess.ID, rec, gen)
+	Put(sess, rec)
 	sess.IsNew = false
 	return sess, nil
-}
-
-// Fresh is New without the cache, for decisions that must see Redis as it
-// is now (before ending a session that looks expired).
-func (s *Redis) Fresh(r *http.Request, name string) (*sessions.Session, error) {
-	cache := s.Cache
-	fresh := *s
-	fresh.Cache = nil
-	sess, err := fresh.New(r, name)
-	if rec, ok := Get(sess); ok && err == nil {
-		cache.update(sess.ID, rec)
-	}
-	return sess, err
 }
 
 // Get is New without gorilla's per-request registry, which would hide a
