@@ -44,23 +44,46 @@ type keyed struct {
 // which may be long after Caddy started; until then every call tries
 // again, so service resumes by itself when Redis returns.
 type sessionBackend struct {
-	ready atomic.Pointer[keyed]
-	mu    sync.Mutex // one key fetch at a time
-	keys  func() ([][]byte, error)
-	store func(keys [][]byte) sessionstore.Store
+	ready  atomic.Pointer[keyed]
+	failed atomic.Pointer[keyFailure] // the last failed fetch
+	mu     sync.Mutex                 // one key fetch at a time
+	keys   func() ([][]byte, error)
+	store  func(keys [][]byte) sessionstore.Store
+}
+
+// keyFailure is remembered for a second, so that while Redis is out of
+// reach requests fail at once instead of queueing behind fetches that
+// each wait for a time-out.
+type keyFailure struct {
+	err error
+	at  time.Time
+}
+
+func (b *sessionBackend) recentFailure() error {
+	if f := b.failed.Load(); f != nil && time.Since(f.at) < time.Second {
+		return f.err
+	}
+	return nil
 }
 
 func (b *sessionBackend) get() (*keyed, error) {
 	if k := b.ready.Load(); k != nil {
 		return k, nil
 	}
+	if err := b.recentFailure(); err != nil {
+		return nil, err
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if k := b.ready.Load(); k != nil {
 		return k, nil
 	}
+	if err := b.recentFailure(); err != nil {
+		return nil, err
+	}
 	keys, err := b.keys()
 	if err != nil {
+		b.failed.Store(&keyFailure{err, time.Now()})
 		return nil, err
 	}
 	k := &keyed{store: b.store(keys), tokens: webform.NewTokens(keys[0], formTokenMaxAge)}
@@ -148,7 +171,10 @@ func (sa *SessionAuth) initialTTL(s *sessions.Session) time.Duration {
 // is first, plus a minute so the store never drops a session the server
 // still counts as alive.
 func (sa *SessionAuth) recordTTL(rec sessionstore.Record, at time.Time) time.Duration {
-	ttl := min(time.Duration(sa.IdleTimeout), rec.Expires.Sub(at))
+	ttl := rec.Expires.Sub(at)
+	if !rec.Remember {
+		ttl = min(time.Duration(sa.IdleTimeout), ttl)
+	}
 	return max(ttl, 0) + time.Minute
 }
 

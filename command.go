@@ -111,6 +111,15 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 		// A removed account or a reset password must not leave someone
 		// logged in with the old credentials.
 		n, err := revoke(ctx, username)
+		if err == nil {
+			// A login that checked the old password just before the change
+			// may create its session just after the first pass: look again
+			// once such a login has had time to finish.
+			time.Sleep(revokeAgainAfter)
+			var more int
+			more, err = revoke(ctx, username)
+			n += more
+		}
 		if err != nil {
 			return caddy.ExitCodeFailedStartup, fmt.Errorf("%s: %s done, but ending its sessions failed: %w", username, action, err)
 		}
@@ -166,6 +175,10 @@ func findHandlers(node any, found *[]map[string]any) {
 		}
 	}
 }
+
+// revokeAgainAfter outlasts a login in flight: a bcrypt check at a high cost
+// plus its wait for a free core.
+var revokeAgainAfter = 3 * time.Second
 
 // revokeFunc ends every session of a user and says how many it ended.
 type revokeFunc func(ctx context.Context, username string) (int, error)

@@ -20,7 +20,11 @@ import (
 func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	// Decide on the cleaned path, as file_server will serve it, so that
 	// "/auth/../members/x" is judged as "/members/x".
-	clean := path.Clean("/" + r.URL.Path)
+	clean := r.URL.Path
+	if !strings.HasPrefix(clean, "/") {
+		clean = "/" + clean
+	}
+	clean = path.Clean(clean)
 	if clean == sa.PathPrefix || strings.HasPrefix(clean, sa.PathPrefix+"/") {
 		return sa.serveAuthPage(w, r, strings.TrimPrefix(clean, sa.PathPrefix))
 	}
@@ -42,6 +46,9 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	if rec.User != "" {
 		repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 		repl.Set("http.auth.user.id", rec.User)
+		// The page may greet this user: no shared cache may keep it.
+		w.Header().Set("Cache-Control", "private")
+		w.Header().Add("Vary", "Cookie")
 	}
 	if !protected {
 		return next.ServeHTTP(w, r)
@@ -52,7 +59,6 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	// Protected content must not sit in shared caches, nor in the browser's
 	// history after logout.
 	w.Header().Set("Cache-Control", "private, no-store")
-	w.Header().Add("Vary", "Cookie")
 	return next.ServeHTTP(w, r)
 }
 

@@ -55,6 +55,15 @@ func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return sa.unavailable(w, r, "login", err)
 	}
+	if ok && !locked {
+		// Guesses sent together all pass the first look at the lock; the
+		// failures among them that finished first may have locked it since.
+		until, err := sa.throttle.Blocked(ctx, sa.accountKey(username), now())
+		if err != nil {
+			return sa.unavailable(w, r, "login", err)
+		}
+		locked = !until.IsZero()
+	}
 	if !ok || locked {
 		if nameErr == nil && !locked {
 			if err := sa.countFailure(r, username); err != nil {

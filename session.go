@@ -70,8 +70,10 @@ func (sa *SessionAuth) currentSession(r *http.Request) (sessionstore.Record, err
 
 // expired enforces the idle and absolute deadlines from the stored times:
 // the cookie's age proves nothing.
+// A remembered session ends only at its (long) lifetime: "remember me for
+// 30 days" must not mean "until two idle hours pass".
 func (sa *SessionAuth) expired(rec sessionstore.Record, at time.Time) bool {
-	return at.After(rec.Expires) || at.Sub(rec.Seen) > time.Duration(sa.IdleTimeout)
+	return at.After(rec.Expires) || !rec.Remember && at.Sub(rec.Seen) > time.Duration(sa.IdleTimeout)
 }
 
 // startSession logs user in with a brand-new session id, after deleting

@@ -13,14 +13,9 @@ import (
 // connection is drained has already dropped that session.
 type watchedConn struct {
 	net.Conn
+	// reading is true only while the listener waits for the socket with
+	// nothing left to handle: it turns false before any byte is taken in.
 	reading atomic.Bool
-}
-
-func (c *watchedConn) Read(p []byte) (int, error) {
-	c.reading.Store(true)
-	n, err := c.Conn.Read(p)
-	c.reading.Store(false)
-	return n, err
 }
 
 // drained tells whether nothing received is waiting to be handled.

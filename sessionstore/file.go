@@ -39,8 +39,9 @@ func (s *Files) Remember(ttl time.Duration) { s.mem = newRecent(ttl) }
 // fileNamePrefix marks session files, so the purge never touches anything else.
 const fileNamePrefix = "s_"
 
-// dirLocks serialises Touch against delete for each folder, so a refresh
-// cannot write back a session that a logout just removed.
+// dirLocks serialises Touch against delete for each folder within this
+// process, and lockAcrossProcesses against the CLI, so a refresh cannot
+// write back a session that a logout or a revocation just removed.
 var dirLocks sync.Map // cleaned dir → *sync.Mutex
 
 func (s *Files) lock() *sync.Mutex {
@@ -105,8 +106,10 @@ func (s *Files) Lookup(name, value string, fresh bool) (string, Record, error) {
 		var ok bool
 		e, ok, gen = s.mem.get(value)
 		if ok && !fresh {
-			if fi, err := os.Stat(s.path(e.id)); err == nil && os.SameFile(fi, e.check.(os.FileInfo)) {
-				return e.id, e.rec, nil
+			if c, ok := e.check.(fileCheck); ok {
+				if id, found := identify(c.path); found && id == c.id {
+					return e.id, e.rec, nil
+				}
 			}
 		}
 	}
@@ -117,39 +120,46 @@ func (s *Files) Lookup(name, value string, fresh bool) (string, Record, error) {
 	if !validID(id) {
 		return id, Record{}, ErrCorrupt
 	}
-	rec, fi, err := s.load(id)
+	path := s.path(id)
+	before, _ := identify(path)
+	rec, err := s.load(path)
 	if err != nil {
 		return id, Record{}, err
 	}
 	if s.mem != nil {
-		s.mem.put(value, recentEntry{id: id, rec: rec, check: fi}, gen)
+		// Remember only a file that stayed the same file while it was read.
+		if after, found := identify(path); found && after == before {
+			s.mem.put(value, recentEntry{id: id, rec: rec, check: fileCheck{path, after}}, gen)
+		}
 	}
 	return id, rec, nil
 }
 
-func (s *Files) load(id string) (Record, os.FileInfo, error) {
-	f, err := os.Open(s.path(id))
+// fileCheck is what a remembered hit checks: the file is still there and
+// is still the one that was read.
+type fileCheck struct {
+	path string
+	id   fileID
+}
+
+func (s *Files) load(path string) (Record, error) {
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Record{}, nil, ErrNotFound
+		return Record{}, ErrNotFound
 	}
 	if err != nil {
-		return Record{}, nil, err
+		return Record{}, hidePath(err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Record{}, nil, err
-	}
 	data, err := io.ReadAll(io.LimitReader(f, 1024))
 	if err != nil {
-		return Record{}, nil, err
+		return Record{}, hidePath(err)
 	}
 	_, line, ok := strings.Cut(string(data), "\n")
 	if !ok {
-		return Record{}, nil, ErrCorrupt
+		return Record{}, ErrCorrupt
 	}
-	rec, err := parseRecord(line)
-	return rec, fi, err
+	return parseRecord(line)
 }
 
 // Save writes the session and its cookie; a negative MaxAge deletes both.
@@ -186,6 +196,7 @@ func (s *Files) Touch(sess *sessions.Session, ttl time.Duration) error {
 	mu := s.lock()
 	mu.Lock()
 	defer mu.Unlock()
+	defer lockAcrossProcesses(s.Dir)()
 	if _, err := os.Stat(s.path(sess.ID)); errors.Is(err, fs.ErrNotExist) {
 		if s.mem != nil {
 			s.mem.drop(sess.ID)
@@ -197,8 +208,9 @@ func (s *Files) Touch(sess *sessions.Session, ttl time.Duration) error {
 	}
 	if s.mem != nil {
 		rec, _ := Get(sess)
-		if fi, err := os.Stat(s.path(sess.ID)); err == nil {
-			s.mem.update(sess.ID, rec, fi)
+		path := s.path(sess.ID)
+		if id, found := identify(path); found {
+			s.mem.update(sess.ID, rec, fileCheck{path, id})
 		} else {
 			s.mem.drop(sess.ID)
 		}
@@ -217,8 +229,9 @@ func (s *Files) Forget(id string) error {
 	mu := s.lock()
 	mu.Lock()
 	defer mu.Unlock()
+	defer lockAcrossProcesses(s.Dir)()
 	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+		return hidePath(err)
 	}
 	return nil
 }
@@ -230,7 +243,21 @@ func (s *Files) write(sess *sessions.Session, ttl time.Duration) error {
 	}
 	purgeAfter := time.Now().Add(ttl).Unix()
 	data := append(strconv.AppendInt(nil, purgeAfter, 10), '\n')
-	return WriteFileAtomic(s.path(sess.ID), append(data, rec...))
+	return hidePath(WriteFileAtomic(s.path(sess.ID), append(data, rec...)))
+}
+
+// hidePath drops file names from an error: a session file is named after
+// its session id, which must never reach a log.
+func hidePath(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return fmt.Errorf("session file: %s: %w", pathErr.Op, pathErr.Err)
+	}
+	var linkErr *os.LinkError
+	if errors.As(err, &linkErr) {
+		return fmt.Errorf("session file: %s: %w", linkErr.Op, linkErr.Err)
+	}
+	return err
 }
 
 // Purge removes the session files whose time ran out before now, so the
@@ -287,7 +314,7 @@ func WriteFileAtomic(path string, data []byte) error {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replacing %s: %w", path, err)
+		return err
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()

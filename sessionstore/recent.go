@@ -6,16 +6,16 @@ import (
 )
 
 // recent remembers sessions this instance has just read, keyed by the exact
-// cookie value that named them: a value seen before has had its signature
-// checked already, so a hit skips both the signature check and the store.
-// Entries live for ttl; drop removes one at once. One session id has one
-// cookie value (a login issues both), so an id names at most one entry.
+// cookie value that named them (with a prefix naming the store that read
+// it): a value seen before has had its signature checked already, so a hit
+// skips both the signature check and the store. Entries live for ttl; drop
+// removes every entry of a session at once.
 type recent struct {
 	ttl time.Duration
 
 	mu      sync.RWMutex
 	entries map[string]recentEntry // cookie value → entry
-	ids     map[string]string      // session id → cookie value
+	ids     map[string][]string    // session id → its entries' keys
 	gen     uint64                 // bumped by every drop and clear
 }
 
@@ -31,7 +31,7 @@ type recentEntry struct {
 const recentMax = 100_000
 
 func newRecent(ttl time.Duration) *recent {
-	return &recent{ttl: ttl, entries: make(map[string]recentEntry), ids: make(map[string]string)}
+	return &recent{ttl: ttl, entries: make(map[string]recentEntry), ids: make(map[string][]string)}
 }
 
 // get returns the fresh entry for a cookie value, and the generation to
@@ -63,20 +63,20 @@ func (m *recent) put(value string, e recentEntry, gen uint64) {
 			return
 		}
 	}
-	if old, ok := m.ids[e.id]; ok && old != value {
-		delete(m.entries, old)
+	if _, known := m.entries[value]; !known {
+		m.ids[e.id] = append(m.ids[e.id], value)
 	}
 	m.entries[value] = e
-	m.ids[e.id] = value
 }
 
 // update replaces the record of a session this instance just wrote.
 func (m *recent) update(id string, rec Record, check any) {
 	m.mu.Lock()
-	if value, ok := m.ids[id]; ok {
-		e := m.entries[value]
-		e.rec, e.check, e.until = rec, check, time.Now().Add(m.ttl).UnixNano()
-		m.entries[value] = e
+	for _, value := range m.ids[id] {
+		if e, ok := m.entries[value]; ok {
+			e.rec, e.check, e.until = rec, check, time.Now().Add(m.ttl).UnixNano()
+			m.entries[value] = e
+		}
 	}
 	m.mu.Unlock()
 }
@@ -84,10 +84,10 @@ func (m *recent) update(id string, rec Record, check any) {
 // drop forgets a session, and makes every read in flight unfit to keep.
 func (m *recent) drop(id string) {
 	m.mu.Lock()
-	if value, ok := m.ids[id]; ok {
+	for _, value := range m.ids[id] {
 		delete(m.entries, value)
-		delete(m.ids, id)
 	}
+	delete(m.ids, id)
 	m.gen++
 	m.mu.Unlock()
 }
@@ -105,7 +105,19 @@ func (m *recent) sweep() {
 	for value, e := range m.entries {
 		if now > e.until {
 			delete(m.entries, value)
-			delete(m.ids, e.id)
+		}
+	}
+	for id, values := range m.ids {
+		kept := values[:0]
+		for _, v := range values {
+			if _, ok := m.entries[v]; ok {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) == 0 {
+			delete(m.ids, id)
+		} else {
+			m.ids[id] = kept
 		}
 	}
 }

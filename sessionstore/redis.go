@@ -20,6 +20,10 @@ type Redis struct {
 	// Cache, when set, serves recent records without a round trip; every
 	// Forget publishes on its channel so all instances drop the session.
 	Cache *Cache
+	// scope keeps this store's entries in the shared Cache apart from other
+	// sites' and other configs': a value this store never verified, with
+	// its own keys and cookie name, is never taken from the cache.
+	scope string
 }
 
 // maxRecordBytes bounds what one session may store; a record is ~60 bytes.
@@ -35,7 +39,7 @@ func NewRedis(pool *redis.Pool, prefix string, options sessions.Options, codecs 
 	rs.SetKeyPrefix(prefix)
 	rs.SetSerializer(Serializer{})
 	rs.SetMaxLength(maxRecordBytes)
-	return &Redis{RediStore: rs, prefix: prefix}
+	return &Redis{RediStore: rs, prefix: prefix, scope: NewID()[:16] + "\x00"}
 }
 
 // waitForConn bounds how long a request waits for a pooled connection when
@@ -57,7 +61,8 @@ func (s *Redis) conn() (redis.Conn, error) {
 // signature and reading Redis (always, when fresh is set). This is the path
 // every protected request takes.
 func (s *Redis) Lookup(name, value string, fresh bool) (string, Record, error) {
-	e, ok, gen := s.Cache.get(value)
+	key := s.scope + name + "\x00" + value
+	e, ok, gen := s.Cache.get(key)
 	if ok && !fresh {
 		return e.id, e.rec, nil
 	}
@@ -69,7 +74,7 @@ func (s *Redis) Lookup(name, value string, fresh bool) (string, Record, error) {
 	if err != nil {
 		return id, Record{}, err
 	}
-	s.Cache.put(value, id, rec, gen)
+	s.Cache.put(key, id, rec, gen)
 	return id, rec, nil
 }
 
@@ -149,7 +154,9 @@ func (s *Redis) Forget(id string) error {
 		return err
 	}
 	defer conn.Close()
-	return forget(conn, s.prefix, id)
+	err = forget(conn, s.prefix, id)
+	s.Cache.drop(id) // whatever was read while the delete was on its way
+	return err
 }
 
 // RevocationChannel is where deleted session ids are published.
