@@ -2,35 +2,6 @@
 
 package sessionstore
 
-import (
-	"net"
-	"syscall"
-
-	"golang.org/x/sys/unix"
-)
-
-// fionread is _IOR('f', 127, int), the same on every BSD and on macOS;
-// x/sys/unix does not name it there.
-const fionread = 0x4004667f
-
-// unreadBytes is how many bytes the kernel holds for conn that no one has
-// read yet; -1 when it cannot tell, which counts as not drained.
-func unreadBytes(conn net.Conn) int {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return -1
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return -1
-	}
-	n := -1
-	if err := raw.Control(func(fd uintptr) {
-		if v, err := unix.IoctlGetInt(int(fd), fionread); err == nil {
-			n = v
-		}
-	}); err != nil {
-		return -1
-	}
-	return n
-}
+// unreadIoctl is FIONREAD, _IOR('f', 127, int): the same on every BSD and
+// on macOS, where x/sys/unix does not name it.
+const unreadIoctl = 0x4004667f

@@ -263,6 +263,15 @@ func hidePath(err error) error {
 // Purge removes the session files whose time ran out before now, so the
 // folder does not grow for ever. It returns how many it removed.
 func (s *Files) Purge(now time.Time) (int, error) {
+	return s.forgetEach(func(head, _ string) bool {
+		purgeAfter, err := strconv.ParseInt(head, 10, 64)
+		return err != nil || now.Unix() > purgeAfter
+	})
+}
+
+// forgetEach reads every session file and deletes those for which doomed,
+// given the file's two lines, says so; it returns how many it deleted.
+func (s *Files) forgetEach(doomed func(head, record string) bool) (int, error) {
 	entries, err := os.ReadDir(s.Dir)
 	if err != nil {
 		return 0, err
@@ -275,16 +284,16 @@ func (s *Files) Purge(now time.Time) (int, error) {
 		}
 		data, err := os.ReadFile(s.path(id))
 		if err != nil {
+			continue // gone meanwhile
+		}
+		head, record, _ := strings.Cut(string(data), "\n")
+		if !doomed(head, record) {
 			continue
 		}
-		head, _, _ := strings.Cut(string(data), "\n")
-		purgeAfter, err := strconv.ParseInt(head, 10, 64)
-		if err == nil && now.Unix() <= purgeAfter {
-			continue
+		if err := s.Forget(id); err != nil {
+			return removed, err
 		}
-		if s.Forget(id) == nil {
-			removed++
-		}
+		removed++
 	}
 	return removed, nil
 }

@@ -15,32 +15,14 @@ import (
 
 // RevokeUser deletes every session file of user and returns how many.
 func (s *Files) RevokeUser(user string) (int, error) {
-	entries, err := os.ReadDir(s.Dir)
+	n, err := s.forgetEach(func(_, record string) bool {
+		rec, err := parseRecord(record)
+		return err == nil && rec.User == user
+	})
 	if os.IsNotExist(err) {
 		return 0, nil
 	}
-	if err != nil {
-		return 0, err
-	}
-	revoked := 0
-	for _, e := range entries {
-		id, ok := strings.CutPrefix(e.Name(), fileNamePrefix)
-		if !ok || !validID(id) {
-			continue
-		}
-		data, err := os.ReadFile(s.path(id))
-		if err != nil {
-			continue
-		}
-		_, line, _ := strings.Cut(string(data), "\n")
-		if rec, err := parseRecord(line); err == nil && rec.User == user {
-			if err := s.Forget(id); err != nil {
-				return revoked, err
-			}
-			revoked++
-		}
-	}
-	return revoked, nil
+	return n, err
 }
 
 // RevokeRedisUser deletes every session of user among the keys that start
