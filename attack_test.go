@@ -26,9 +26,9 @@ import (
 
 	"github.com/gorilla/securecookie"
 
-	"github.com/caddy-session-auth/caddy-session-auth/sessionstore"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 
-	"github.com/caddy-session-auth/caddy-session-auth/webform"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/webform"
 )
 
 // atkFast keeps bcrypt at its lowest allowed cost so the many logins of this
@@ -550,7 +550,7 @@ func TestTamperedCookiesAreDenied(t *testing.T) {
 			{"valid cookie padded past 1024 bytes", valid + strings.Repeat("A", 1025-len(valid))},
 			{"empty", ""},
 			{"signed with another secret", otherSigned},
-			{"signed id without a record", signID(t, sessionstore.NewID())},
+			{"signed id without a record", signID(t, session.NewID())},
 			{"signed path traversal id", signID(t, "../../../../../etc/passwd")},
 			{"signed empty id", signID(t, "")},
 			{"signed lower-cased real id", signID(t, strings.ToLower(id))},

@@ -20,7 +20,7 @@ import (
 	"github.com/gorilla/sessions"
 	"go.uber.org/zap"
 
-	"github.com/caddy-session-auth/caddy-session-auth/sessionstore"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
@@ -248,7 +248,7 @@ func BenchmarkGateRedisScale(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			store := k.store.(*sessionstore.Redis)
+			store := k.store.(*session.Redis)
 			store.Cache = nil // measure Redis itself
 			cookies, bytesPerSession := loadSessions(b, sa, store, n)
 			b.ReportAllocs()
@@ -271,7 +271,7 @@ func BenchmarkGateRedisScale(b *testing.B) {
 // loadSessions writes n session records straight into Redis, pipelined,
 // and returns signed cookies for 1,000 of them and the memory one session
 // takes in Redis (MEMORY USAGE of its key).
-func loadSessions(b *testing.B, sa *SessionAuth, store *sessionstore.Redis, n int) ([]*http.Cookie, int) {
+func loadSessions(b *testing.B, sa *SessionAuth, store *session.Redis, n int) ([]*http.Cookie, int) {
 	b.Helper()
 	conn, err := testRedis.Dial(0)
 	if err != nil {
@@ -280,15 +280,15 @@ func loadSessions(b *testing.B, sa *SessionAuth, store *sessionstore.Redis, n in
 	defer conn.Close()
 	at := now()
 	sess := sessions.NewSession(store, defaultCookieName)
-	sessionstore.Put(sess, sessionstore.Record{User: "bench-user", Created: at, Seen: at, Expires: at.Add(24 * time.Hour)})
-	value, err := sessionstore.Serializer{}.Serialize(sess)
+	session.Put(sess, session.Record{User: "bench-user", Created: at, Seen: at, Expires: at.Add(24 * time.Hour)})
+	value, err := session.Serializer{}.Serialize(sess)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var cookies []*http.Cookie
 	step := max(n/1000, 1)
 	for i := range n {
-		id := sessionstore.NewID()
+		id := session.NewID()
 		_ = conn.Send("SET", redisSessionPrefix+id, value, "PX", int64(2*time.Hour/time.Millisecond))
 		if i%step == 0 {
 			v, err := securecookie.EncodeMulti(defaultCookieName, id, store.Codecs...)
@@ -308,7 +308,7 @@ func loadSessions(b *testing.B, sa *SessionAuth, store *sessionstore.Redis, n in
 			}
 		}
 	}
-	id := sessionstore.NewID()
+	id := session.NewID()
 	if _, err := conn.Do("SET", redisSessionPrefix+id, value, "PX", int64(2*time.Hour/time.Millisecond)); err != nil {
 		b.Fatal(err)
 	}

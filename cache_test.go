@@ -7,7 +7,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 
-	"github.com/caddy-session-auth/caddy-session-auth/sessionstore"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 )
 
 // redisCalls counts the commands of one kind Redis has answered so far.
@@ -58,7 +58,7 @@ func TestCachedSessionRevokedElsewhereIsRefusedAtOnce(t *testing.T) {
 	newClient(t).register("vera", testPassword, "/")
 	pool := testRedis.Pool(0)
 	defer pool.Close()
-	elsewhere := sessionstore.NewRedis(pool, redisSessionPrefix, *(&SessionAuth{}).cookieDefaults(), testCodecs()...)
+	elsewhere := session.NewRedis(pool, redisSessionPrefix, *(&SessionAuth{}).cookieDefaults(), testCodecs()...)
 	for i := range 30 {
 		c := newClient(t)
 		if r := c.login("vera", testPassword, "/"); r.status != http.StatusSeeOther {

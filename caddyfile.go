@@ -18,6 +18,7 @@ func init() {
 // parseCaddyfile sets up the handler from Caddyfile tokens:
 //
 //	session_auth [<matcher>] {
+//		realm         <name>
 //		redis         <url>
 //		users_file    <path>
 //		sessions_dir  <path>
@@ -25,6 +26,7 @@ func init() {
 //		registration  open|closed
 //		path_prefix   <path>
 //		cookie_name   <name>
+//		secure_cookies auto|always
 //		idle_timeout  <duration>
 //		lifetime      <duration>
 //		remember_me   <duration>
@@ -34,12 +36,13 @@ func init() {
 //		title         <site name>
 //		account_limit <failures> <window>
 //		account_lockout <first> [<max>]
-//		ip_limit      <attempts> <window>
+//		ip_limit      <failures> <window>
 //	}
 //
 // The matcher does not wrap the handler in a route: it becomes the
 // handler's protect setting, because the login pages must be served
-// whatever the matcher says.
+// whatever the matcher says. Without realm, the realm comes from the site
+// block's addresses (see realm.go).
 func parseCaddyfile(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	h.Next() // the directive name
 	matcherSet, err := h.ExtractMatcherSet()
@@ -52,6 +55,13 @@ func parseCaddyfile(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 	}
 	if matcherSet != nil {
 		sa.Protect = caddyhttp.RawMatcherSets{matcherSet}
+	}
+	if sa.Realm == "" {
+		realm, ok := realmFromAddresses(siteAddresses(h))
+		if !ok {
+			return nil, h.Err("session_auth needs a realm here (no site address to take one from): add 'realm <name>'")
+		}
+		sa.Realm = realm
 	}
 	return h.NewRoute(nil, sa), nil
 }
@@ -78,71 +88,57 @@ func (sa *SessionAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 }
 
 func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error {
+	var err error
 	switch opt {
+	case "realm":
+		err = oneString(d, &sa.Realm)
+	case "redis":
+		err = oneString(d, &sa.Redis)
+	case "users_file":
+		err = oneString(d, &sa.UsersFile)
+	case "sessions_dir":
+		err = oneString(d, &sa.SessionsDir)
 	case "secret":
 		sa.Secrets = d.RemainingArgs()
 		if len(sa.Secrets) == 0 {
-			return d.ArgErr()
+			err = d.ArgErr()
 		}
-		return nil
-	case "redis", "users_file", "sessions_dir", "registration", "path_prefix", "cookie_name", "template_dir", "title":
-		return oneString(d, map[string]*string{
-			"redis":        &sa.Redis,
-			"users_file":   &sa.UsersFile,
-			"sessions_dir": &sa.SessionsDir,
-			"registration": &sa.Registration,
-			"path_prefix":  &sa.PathPrefix,
-			"cookie_name":  &sa.CookieName,
-			"template_dir": &sa.TemplateDir,
-			"title":        &sa.Title,
-		}[opt])
-	case "idle_timeout", "lifetime":
-		dst := &sa.IdleTimeout
-		if opt == "lifetime" {
-			dst = &sa.Lifetime
-		}
-		v, err := oneDuration(d)
-		if err == nil && v <= 0 {
-			return d.Errf("%s must be longer than 0", opt)
-		}
-		*dst = v
-		return err
+	case "registration":
+		err = oneString(d, &sa.Registration)
+	case "path_prefix":
+		err = oneString(d, &sa.PathPrefix)
+	case "cookie_name":
+		err = oneString(d, &sa.CookieName)
+	case "secure_cookies":
+		err = oneString(d, &sa.SecureCookies)
+	case "idle_timeout":
+		err = positiveDuration(d, opt, &sa.IdleTimeout)
+	case "lifetime":
+		err = positiveDuration(d, opt, &sa.Lifetime)
 	case "remember_me":
-		v, err := oneDuration(d)
-		if err == nil && v < 0 {
-			return d.Errf("remember_me cannot be negative")
+		var v caddy.Duration
+		if v, err = oneDuration(d); err == nil && v < 0 {
+			err = d.Errf("remember_me cannot be negative")
 		}
 		sa.RememberMe = &v
-		return err
-	case "bcrypt_cost", "min_password_length":
-		dst := &sa.BcryptCost
-		if opt == "min_password_length" {
-			dst = &sa.MinPasswordLength
-		}
-		return oneInt(d, dst)
-	case "account_limit", "ip_limit":
-		rl, err := rateLimit(d)
-		if opt == "account_limit" {
-			sa.AccountLimit = rl
-		} else {
-			sa.IPLimit = rl
-		}
-		return err
+	case "bcrypt_cost":
+		err = oneInt(d, &sa.BcryptCost)
+	case "min_password_length":
+		err = oneInt(d, &sa.MinPasswordLength)
+	case "template_dir":
+		err = oneString(d, &sa.TemplateDir)
+	case "title":
+		err = oneString(d, &sa.Title)
+	case "account_limit":
+		sa.AccountLimit, err = rateLimit(d)
+	case "ip_limit":
+		sa.IPLimit, err = rateLimit(d)
 	case "account_lockout":
-		args := d.RemainingArgs()
-		if len(args) < 1 || len(args) > 2 {
-			return d.ArgErr()
-		}
-		for i, dst := range []*caddy.Duration{&sa.AccountLockout, &sa.AccountMaxLockout}[:len(args)] {
-			v, err := caddy.ParseDuration(args[i])
-			if err != nil || v <= 0 {
-				return d.Errf("bad duration %q for account_lockout", args[i])
-			}
-			*dst = caddy.Duration(v)
-		}
-		return nil
+		err = lockout(d, &sa.AccountLockout, &sa.AccountMaxLockout)
+	default:
+		err = d.Errf("unrecognized subdirective %s", opt)
 	}
-	return d.Errf("unrecognized subdirective %s", opt)
+	return err
 }
 
 // rateLimit reads "<count> <window>".
@@ -160,6 +156,22 @@ func rateLimit(d *caddyfile.Dispenser) (*RateLimit, error) {
 		return nil, d.Errf("bad window %q", args[1])
 	}
 	return &RateLimit{Limit: n, Window: caddy.Duration(w)}, nil
+}
+
+// lockout reads "<first> [<max>]".
+func lockout(d *caddyfile.Dispenser, first, most *caddy.Duration) error {
+	args := d.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return d.ArgErr()
+	}
+	for i, dst := range []*caddy.Duration{first, most}[:len(args)] {
+		v, err := caddy.ParseDuration(args[i])
+		if err != nil || v <= 0 {
+			return d.Errf("bad duration %q for account_lockout", args[i])
+		}
+		*dst = caddy.Duration(v)
+	}
+	return nil
 }
 
 func oneString(d *caddyfile.Dispenser, dst *string) error {
@@ -183,6 +195,18 @@ func oneDuration(d *caddyfile.Dispenser) (caddy.Duration, error) {
 		return 0, d.Errf("bad duration %q: %v", s, err)
 	}
 	return caddy.Duration(v), nil
+}
+
+func positiveDuration(d *caddyfile.Dispenser, opt string, dst *caddy.Duration) error {
+	v, err := oneDuration(d)
+	if err != nil {
+		return err
+	}
+	if v <= 0 {
+		return d.Errf("%s must be longer than 0", opt)
+	}
+	*dst = v
+	return nil
 }
 
 func oneInt(d *caddyfile.Dispenser, dst *int) error {

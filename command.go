@@ -9,68 +9,110 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"os/signal"
+	"os/user"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/caddy-session-auth/caddy-session-auth/sessionstore"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/throttle"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "session-auth",
-		Usage: "add|password|remove|list [--config <path>] [--adapter <name>] [--handler <n>] [<username>]",
-		Short: "Manages the accounts of a session_auth site",
+		Usage: "add|password|remove|unlock|list [--config <path>] [--adapter <name>] [--realm <name>] [--verbose] [<username>]",
+		Short: "Manages the accounts of a session_auth realm",
 		Long: `
-Adds, lists and removes the accounts of the session_auth handler in a config,
-and sets their passwords, in the backend that config names: its Redis, or its
-users file. Registration is closed by default; this is how an owner lets
-people in.
+Adds, lists and removes the accounts of a session_auth realm, sets their
+passwords and lifts their locks, in the store the config names for it: its
+Redis, or its users file. Registration is closed by default; this is how an
+owner lets people in.
 
   caddy session-auth add alice        asks for a password, creates the account
-  caddy session-auth password alice   sets a new password
-  caddy session-auth remove alice     deletes the account
+  caddy session-auth password alice   sets a new password; ends alice's sessions
+  caddy session-auth remove alice     deletes the account; ends its sessions
+  caddy session-auth unlock alice     lifts the lock that failed logins put on it
   caddy session-auth list             prints the usernames
 
 On a terminal the password is read twice without echo; otherwise one line is
 read from stdin, for scripts: printf '%s\n' "$PW" | caddy session-auth add bob
 
---config and --adapter work as for 'caddy run'. A config with several
-session_auth handlers picks one with --handler (0 is the first).`,
+--config and --adapter work as for 'caddy run'. A config with several realms
+picks one with --realm. Run it as the user Caddy runs as (for example
+sudo -u caddy caddy session-auth ...), so that it finds the same data
+directory; as root it refuses to start a store the server would not read.`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Flags().StringP("config", "c", "", "Configuration file (default: ./Caddyfile)")
 			cmd.Flags().StringP("adapter", "a", "", "Name of config adapter to apply")
-			cmd.Flags().Int("handler", 0, "Which session_auth handler of the config, counting from 0")
+			cmd.Flags().String("realm", "", "Which realm of the config (needed when it has several)")
+			cmd.Flags().BoolP("verbose", "v", false, "Say which store is used, and show the config adapter's warnings")
 			cmd.Args = cobra.RangeArgs(1, 2)
-			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdSessionAuth)
+			cmd.SilenceErrors = true
+			cmd.SilenceUsage = true
+			cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+				code, err := cmdSessionAuth(caddycmd.Flags{FlagSet: cmd.Flags()})
+				if err != nil {
+					fmt.Fprintln(os.Stderr, sentence(err.Error()))
+					os.Exit(code)
+				}
+				return nil
+			}
 		},
 	})
+}
+
+// sentence makes an error read as one: a capital first letter and a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	args := fl.Args()
 	action := args[0]
-	sa, err := handlerFromConfig(fl.String("config"), fl.String("adapter"), fl.Int("handler"))
+	verbose := fl.Bool("verbose")
+	if !slices.Contains([]string{"add", "password", "remove", "unlock", "list"}, action) {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("unknown action %q: use add, password, remove, unlock or list", action)
+	}
+	cfg, err := loadConfig(fl.String("config"), fl.String("adapter"), verbose)
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
-	store, revoke, closeStore, err := sa.openBackend()
+	sa, err := handlerForRealm(cfg, fl.String("realm"))
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
-	defer closeStore()
+	b, err := sa.openBackend(cfg)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	defer b.close()
+	if verbose {
+		fmt.Fprintf(os.Stderr, "Realm %s, accounts in %s.\n", sa.Realm, b.where)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
 	if action == "list" {
-		accounts, err := store.List(ctx)
+		accounts, err := b.users.List(ctx)
 		if err != nil {
 			return caddy.ExitCodeFailedStartup, err
 		}
@@ -84,79 +126,151 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	}
 	username, err := users.Normalize(args[1])
 	if err != nil {
-		return caddy.ExitCodeFailedStartup, err
+		return caddy.ExitCodeFailedStartup, errors.New(users.Explain(err))
 	}
+	notFound := func(err error) error {
+		if errors.Is(err, users.ErrNotFound) {
+			return fmt.Errorf("there is no user %s in realm %s (%s)", username, sa.Realm, b.where)
+		}
+		return err
+	}
+	var done string
 	switch action {
-	case "add", "password":
+	case "add":
 		hash, err := sa.readNewPassword()
 		if err != nil {
 			return caddy.ExitCodeFailedStartup, err
 		}
-		if action == "add" {
-			err = store.Create(ctx, users.Account{Username: username, Hash: hash, Created: time.Now()})
-		} else {
-			err = store.SetHash(ctx, username, hash)
+		err = b.users.Create(ctx, users.Account{Username: username, Hash: hash, Created: time.Now()})
+		if errors.Is(err, users.ErrTaken) {
+			return caddy.ExitCodeFailedStartup, fmt.Errorf("there is a user %s in realm %s already", username, sa.Realm)
 		}
 		if err != nil {
-			return caddy.ExitCodeFailedStartup, fmt.Errorf("%s: %w", username, err)
+			return caddy.ExitCodeFailedStartup, err
 		}
+		done = "Added user " + username
+	case "password":
+		if _, err := b.users.Get(ctx, username); err != nil {
+			return caddy.ExitCodeFailedStartup, notFound(err)
+		}
+		hash, err := sa.readNewPassword()
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		if err := users.SetPassword(ctx, b.users, username, hash); err != nil {
+			return caddy.ExitCodeFailedStartup, notFound(err)
+		}
+		done = "Set a new password for " + username
 	case "remove":
-		if err := store.Delete(ctx, username); err != nil {
-			return caddy.ExitCodeFailedStartup, fmt.Errorf("%s: %w", username, err)
+		if err := b.users.Delete(ctx, username); err != nil {
+			return caddy.ExitCodeFailedStartup, notFound(err)
 		}
-	default:
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("unknown action %q: use add, password, remove or list", action)
+		done = "Removed user " + username
+	case "unlock":
+		if err := b.unlock(ctx, username); err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		fmt.Printf("Unlocked %s.\n", username)
+		return caddy.ExitCodeSuccess, nil
 	}
 	if action != "add" {
-		// A removed account or a reset password must not leave someone
-		// logged in with the old credentials.
-		n, err := revoke(ctx, username)
-		if err == nil {
-			// A login that checked the old password just before the change
-			// may create its session just after the first pass: look again
-			// once such a login has had time to finish.
-			time.Sleep(revokeAgainAfter)
-			var more int
-			more, err = revoke(ctx, username)
-			n += more
-		}
+		// Sessions made with the old password, or of the removed account,
+		// end: their stamp no longer matches. Deleting them here is for
+		// tidiness and for the servers' memories, which must not serve
+		// them even for the moment they may remember a session.
+		n, err := b.sessions.EndUser(ctx, username)
 		if err != nil {
-			return caddy.ExitCodeFailedStartup, fmt.Errorf("%s: %s done, but ending its sessions failed: %w", username, action, err)
+			return caddy.ExitCodeFailedStartup, fmt.Errorf("%s, but ending the sessions failed: %w", done, err)
 		}
-		fmt.Fprintf(os.Stderr, "%s: ended %d session(s)\n", username, n)
+		b.settle()
+		done += fmt.Sprintf(" and ended %d session%s", n, plural(n))
 	}
-	fmt.Fprintf(os.Stderr, "%s: %s done\n", username, action)
+	fmt.Printf("%s.\n", done)
 	return caddy.ExitCodeSuccess, nil
 }
 
-// handlerFromConfig finds the n-th session_auth handler in a config.
-func handlerFromConfig(configFile, adapter string, n int) (*SessionAuth, error) {
-	cfg, _, _, err := caddycmd.LoadConfig(configFile, adapter)
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// loadConfig reads and adapts a config as 'caddy run' would, without
+// logging: the command's output is its answer alone.
+func loadConfig(file, adapter string, verbose bool) ([]byte, error) {
+	if file == "" {
+		file = "Caddyfile"
+	}
+	body, err := os.ReadFile(file)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the config: %v", err)
 	}
-	if cfg == nil {
-		return nil, errors.New("no config found: pass --config")
+	base := strings.ToLower(filepath.Base(file))
+	if adapter == "" && (strings.HasPrefix(base, "caddyfile") || strings.HasSuffix(base, ".caddyfile")) {
+		adapter = "caddyfile"
 	}
+	if adapter == "" || adapter == "json" {
+		return body, nil
+	}
+	a := caddyconfig.GetAdapter(adapter)
+	if a == nil {
+		return nil, fmt.Errorf("there is no config adapter %q", adapter)
+	}
+	adapted, warnings, err := a.Adapt(body, map[string]any{"filename": file})
+	if err != nil {
+		return nil, fmt.Errorf("adapting the config: %v", err)
+	}
+	if verbose {
+		for _, w := range warnings {
+			fmt.Fprintf(os.Stderr, "Warning: %s\n", w)
+		}
+	}
+	return adapted, nil
+}
+
+// handlerForRealm finds the config's session_auth handler of realm, or its
+// only realm when realm is "".
+func handlerForRealm(cfg []byte, realm string) (*SessionAuth, error) {
 	var tree any
 	if err := json.Unmarshal(cfg, &tree); err != nil {
-		return nil, fmt.Errorf("reading config: %v", err)
+		return nil, fmt.Errorf("reading the config: %v", err)
 	}
 	var found []map[string]any
 	findHandlers(tree, &found)
-	if n < 0 || n >= len(found) {
-		return nil, fmt.Errorf("the config has %d session_auth handler(s); --handler %d is not one of them", len(found), n)
+	byRealm := map[string]*SessionAuth{}
+	for _, raw := range found {
+		data, _ := json.Marshal(raw)
+		sa := new(SessionAuth)
+		if err := json.Unmarshal(data, sa); err != nil {
+			return nil, fmt.Errorf("reading a session_auth handler: %v", err)
+		}
+		sa.applyDefaults()
+		if sa.Realm == "" {
+			return nil, errors.New("a session_auth handler in the config has no realm")
+		}
+		if other, ok := byRealm[sa.Realm]; ok && !sameStore(other, sa) {
+			return nil, fmt.Errorf("realm %s is used with two different stores in this config; give them different realms", sa.Realm)
+		}
+		byRealm[sa.Realm] = sa
 	}
-	raw, err := json.Marshal(found[n])
-	if err != nil {
-		return nil, err
+	realms := slices.Sorted(maps.Keys(byRealm))
+	switch {
+	case len(realms) == 0:
+		return nil, errors.New("the config has no session_auth handler")
+	case realm != "":
+		if sa, ok := byRealm[realm]; ok {
+			return sa, nil
+		}
+		return nil, fmt.Errorf("the config has no realm %q; its realms: %s", realm, strings.Join(realms, ", "))
+	case len(realms) > 1:
+		return nil, fmt.Errorf("the config has several realms (%s); pick one with --realm", strings.Join(realms, ", "))
 	}
-	sa := new(SessionAuth)
-	if err := json.Unmarshal(raw, sa); err != nil {
-		return nil, fmt.Errorf("reading the session_auth handler: %v", err)
-	}
-	sa.applyDefaults()
-	return sa, nil
+	return byRealm[realms[0]], nil
+}
+
+func sameStore(a, b *SessionAuth) bool {
+	return a.Redis == b.Redis && a.UsersFile == b.UsersFile && a.SessionsDir == b.SessionsDir
 }
 
 func findHandlers(node any, found *[]map[string]any) {
@@ -165,7 +279,6 @@ func findHandlers(node any, found *[]map[string]any) {
 		if v["handler"] == "session_auth" {
 			*found = append(*found, v)
 		}
-		// Sorted, so that --handler names the same handler on every run.
 		for _, k := range slices.Sorted(maps.Keys(v)) {
 			findHandlers(v[k], found)
 		}
@@ -176,30 +289,90 @@ func findHandlers(node any, found *[]map[string]any) {
 	}
 }
 
-// revokeAgainAfter outlasts a login in flight: a bcrypt check at a high cost
-// plus its wait for a free core.
-var revokeAgainAfter = 3 * time.Second
-
-// revokeFunc ends every session of a user and says how many it ended.
-type revokeFunc func(ctx context.Context, username string) (int, error)
+// cliBackend is a realm's store as the command sees it.
+type cliBackend struct {
+	where    string // said in messages: the users file, or the Redis URL without password
+	users    users.Store
+	sessions session.Store
+	unlock   func(ctx context.Context, username string) error
+	settle   func() // waits until no server serves a session from before a change
+	close    func()
+}
 
 // openBackend opens the accounts and sessions the handler's config names,
 // as the server would, without starting anything else.
-func (sa *SessionAuth) openBackend() (users.Store, revokeFunc, func(), error) {
+func (sa *SessionAuth) openBackend(cfg []byte) (*cliBackend, error) {
 	if sa.Redis != "" {
 		if err := checkRedisURL(sa.Redis); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		pool := newRedisPool(sa.Redis)
-		revoke := func(ctx context.Context, username string) (int, error) {
-			return sessionstore.RevokeRedisUser(ctx, pool, redisSessionPrefix, username)
-		}
-		return users.NewRedisStore(pool, redisKeyPrefix), revoke, func() { pool.Close() }, nil
+		prefix := keyPrefix(sa.Realm)
+		counters := throttle.NewRedisStore(pool, prefix+"throttle:")
+		return &cliBackend{
+			where:    redactURL(sa.Redis),
+			users:    users.NewRedisStore(pool, prefix),
+			sessions: session.NewRedis(pool, prefix, nil),
+			unlock: func(ctx context.Context, username string) error {
+				return counters.Reset(ctx, "account:"+username)
+			},
+			settle: func() {}, // the announcement has waited for every server
+			close:  func() { pool.Close() },
+		}, nil
 	}
+	explicit := sa.UsersFile != ""
 	sa.defaultFilePaths()
-	files := &sessionstore.Files{Dir: sa.SessionsDir}
-	revoke := func(_ context.Context, username string) (int, error) { return files.RevokeUser(username) }
-	return users.NewFileStore(sa.UsersFile), revoke, func() {}, nil
+	if err := sa.checkDataDirectory(explicit); err != nil {
+		return nil, err
+	}
+	return &cliBackend{
+		where:    sa.UsersFile,
+		users:    users.NewFileStore(sa.UsersFile),
+		sessions: session.NewFiles(sa.SessionsDir),
+		unlock: func(_ context.Context, username string) error {
+			return unlockInServer(cfg, sa.Realm, sa.UsersFile, username)
+		},
+		// The server cannot be told; it forgets within MemoryBound.
+		settle: func() { time.Sleep(session.MemoryBound) },
+		close:  func() {},
+	}, nil
+}
+
+// checkDataDirectory refuses to create a store under root's own data
+// directory when the server (running as another user) keeps this realm
+// elsewhere: the accounts would land where the server never looks.
+func (sa *SessionAuth) checkDataDirectory(explicit bool) error {
+	if explicit || os.Geteuid() != 0 {
+		return nil
+	}
+	if _, err := os.Stat(sa.UsersFile); err == nil {
+		return nil
+	}
+	for _, other := range serviceDataDirs() {
+		path := filepath.Join(other, "session_auth", sa.Realm, "users.json")
+		if path == sa.UsersFile {
+			continue
+		}
+		if _, err := os.Stat(path); err == nil {
+			return fmt.Errorf("as root, this would start a new store at %s, but the server keeps realm %s at %s: run the command as the user Caddy runs as (sudo -u caddy ...), or set users_file", sa.UsersFile, sa.Realm, path)
+		}
+	}
+	return nil
+}
+
+// unlockInServer lifts a lock of the file backend, which lives in the
+// running server's memory, through Caddy's admin endpoint.
+func unlockInServer(cfg []byte, realm, usersFile, username string) error {
+	addr, err := caddycmd.DetermineAdminAPIAddress("", cfg, "", "")
+	if err != nil {
+		return fmt.Errorf("finding Caddy's admin endpoint: %v", err)
+	}
+	resp, err := caddycmd.AdminAPIRequest(addr, http.MethodPost, unlockQuery(realm, usersFile, username), nil, nil)
+	if err != nil {
+		return fmt.Errorf("the file backend keeps its locks in the running server's memory, and the server did not answer at its admin endpoint %s (%v); a server that is not running holds no locks", addr, err)
+	}
+	resp.Body.Close()
+	return nil
 }
 
 // readNewPassword reads a password, checks it against the same rules as
@@ -210,7 +383,7 @@ func (sa *SessionAuth) readNewPassword() ([]byte, error) {
 		return nil, err
 	}
 	if err := (users.Policy{MinLength: sa.MinPasswordLength}).Check(password); err != nil {
-		return nil, err
+		return nil, errors.New(users.Explain(err))
 	}
 	return users.Hash(password, sa.BcryptCost)
 }
@@ -253,4 +426,15 @@ func readPassword(in *os.File) (string, error) {
 		return "", errors.New("the two passwords are not the same")
 	}
 	return string(first), nil
+}
+
+// serviceDataDirs are the data directories a Caddy service keeps when it
+// runs as the caddy user (as the official packages install it), where
+// XDG_DATA_HOME is not set.
+func serviceDataDirs() []string {
+	var dirs []string
+	if u, err := user.Lookup("caddy"); err == nil && u.HomeDir != "" {
+		dirs = append(dirs, filepath.Join(u.HomeDir, ".local", "share", "caddy"))
+	}
+	return append(dirs, "/var/lib/caddy/.local/share/caddy")
 }

@@ -10,29 +10,21 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
-
-	"github.com/caddy-session-auth/caddy-session-auth/webform"
+	"go.uber.org/zap/zapcore"
 )
 
 // ServeHTTP serves the pages under PathPrefix itself and guards the rest:
 // protected requests need a live session, others pass on, with the user's
 // placeholders set when they bring one.
 func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	// Decide on the cleaned path, as file_server will serve it, so that
-	// "/auth/../members/x" is judged as "/members/x".
-	clean := r.URL.Path
-	if !strings.HasPrefix(clean, "/") {
-		clean = "/" + clean
-	}
-	clean = path.Clean(clean)
-	if clean == sa.PathPrefix || strings.HasPrefix(clean, sa.PathPrefix+"/") {
-		return sa.serveAuthPage(w, r, strings.TrimPrefix(clean, sa.PathPrefix))
+	if route, ok := sa.authRoute(r.URL.Path); ok {
+		return sa.serveAuthPage(w, r, route)
 	}
 	protected, err := sa.isProtected(r)
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
-	rec, err := sa.currentSession(r)
+	s, err := sa.sessions.Current(r)
 	if err != nil {
 		if !protected {
 			sa.debug("no session placeholders: backend unavailable", err)
@@ -40,26 +32,43 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 		}
 		sa.logger.Warn("protected request refused: session backend unavailable",
 			zap.String("client_ip", clientIP(r)), zap.Error(err))
-		w.Header().Set("Retry-After", "5")
-		return caddyhttp.Error(http.StatusServiceUnavailable, errBackendDown)
+		return sa.backendDown(w, r)
 	}
-	if rec.User != "" {
+	if s.LoggedIn() {
 		repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-		repl.Set("http.auth.user.id", rec.User)
-		// The page may greet this user: no shared cache may keep it.
-		w.Header().Set("Cache-Control", "private")
-		w.Header().Add("Vary", "Cookie")
+		repl.Set("http.auth.user.id", s.UserValue())
+		h := w.Header()
+		// The page may greet this user: no shared cache may keep it, and
+		// protected content must not stay in the browser after logout.
+		if protected {
+			h.Set("Cache-Control", "private, no-store")
+		} else {
+			h.Set("Cache-Control", "private")
+		}
+		h.Add("Vary", "Cookie")
 	}
 	if !protected {
 		return next.ServeHTTP(w, r)
 	}
-	if rec.User == "" {
+	if !s.LoggedIn() {
 		return sa.challenge(w, r)
 	}
-	// Protected content must not sit in shared caches, nor in the browser's
-	// history after logout.
-	w.Header().Set("Cache-Control", "private, no-store")
 	return next.ServeHTTP(w, r)
+}
+
+// authRoute tells whether a request is for one of the plugin's own pages,
+// judged on the cleaned path, as file_server would serve it, so that
+// "/auth/../members/x" is judged as "/members/x"; route is the part after
+// PathPrefix.
+func (sa *SessionAuth) authRoute(p string) (string, bool) {
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	p = path.Clean(p) // allocates nothing for a path that is clean already
+	if p == sa.PathPrefix || strings.HasPrefix(p, sa.PathPrefix+"/") {
+		return strings.TrimPrefix(p, sa.PathPrefix), true
+	}
+	return "", false
 }
 
 func (sa *SessionAuth) isProtected(r *http.Request) (bool, error) {
@@ -72,16 +81,33 @@ func (sa *SessionAuth) isProtected(r *http.Request) (bool, error) {
 // challenge sends a browser to the login page and tells anything else 401,
 // through Caddy's error handling so handle_errors can shape it.
 func (sa *SessionAuth) challenge(w http.ResponseWriter, r *http.Request) error {
-	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && acceptsHTML(r) {
-		w.Header().Set("Location", sa.PathPrefix+"/login?next="+url.QueryEscape(r.URL.RequestURI()))
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusSeeOther)
-		return nil
+	if isBrowserPageLoad(r) {
+		return seeOther(w, sa.PathPrefix+"/login?next="+url.QueryEscape(r.URL.RequestURI()))
 	}
 	return caddyhttp.Error(http.StatusUnauthorized, errors.New("not authenticated"))
 }
 
-func acceptsHTML(r *http.Request) bool {
+// backendDown refuses a protected request while the backend cannot answer:
+// a browser gets the styled "try again later" page, anything else a bare
+// 503 through Caddy's error handling.
+func (sa *SessionAuth) backendDown(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Retry-After", "5")
+	if isBrowserPageLoad(r) {
+		return sa.message(w, r, http.StatusServiceUnavailable, "Try again later",
+			"The site cannot check logins right now. Please try again in a few moments.")
+	}
+	return caddyhttp.Error(http.StatusServiceUnavailable, errBackendDown)
+}
+
+// errBackendDown is what a request learns when the store cannot answer.
+var errBackendDown = errors.New("session backend unavailable")
+
+// isBrowserPageLoad tells a browser opening a page (GET or HEAD that
+// accepts HTML) from an API client or a script.
+func isBrowserPageLoad(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
 	for _, v := range r.Header.Values("Accept") {
 		if strings.Contains(v, "text/html") {
 			return true
@@ -103,42 +129,15 @@ func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, rou
 		return sa.byMethod(w, r, "register", sa.serveRegisterForm, sa.handleRegister)
 	case "/logout":
 		return sa.byMethod(w, r, "logout", sa.serveLogoutPage, sa.handleLogout)
-	case "/style.css", "/show-password.js":
-		return sa.serveAsset(w, r, route[1:])
+	}
+	if name := strings.TrimPrefix(route, "/"); sa.pages.IsAsset(name) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			return caddyhttp.Error(http.StatusMethodNotAllowed, nil)
+		}
+		return sa.pages.ServeAsset(w, r, name)
 	}
 	return sa.message(w, r, http.StatusNotFound, "Not found", "There is no such page.")
-}
-
-// byMethod sends GET and HEAD to the form, and POST to the action once it
-// passed the cross-origin check, its body parsed, and its form token held.
-func (sa *SessionAuth) byMethod(w http.ResponseWriter, r *http.Request, name string, form, action func(http.ResponseWriter, *http.Request) error) error {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		return form(w, r)
-	case http.MethodPost:
-		if err := sa.crossOrig.Check(r); err != nil {
-			sa.logger.Info("cross-origin form post refused", zap.String("client_ip", clientIP(r)), zap.String("path", r.URL.Path))
-			return sa.message(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was refused. Open the page on this site and try again.")
-		}
-		if problem := webform.Parse(w, r); problem != nil {
-			return sa.message(w, r, problem.Status, "Request refused", problem.Message)
-		}
-		if err := sa.checkFormToken(r, name); err != nil {
-			return sa.refuseFormToken(w, r, name, err)
-		}
-		return action(w, r)
-	}
-	w.Header().Set("Allow", "GET, HEAD, POST")
-	return sa.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
-}
-
-// unavailable answers a form whose backend failed: a "try again later"
-// page, a warning in the log, and nothing about the failure for the user.
-func (sa *SessionAuth) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) error {
-	sa.logger.Warn(what+" failed: backend unavailable", zap.String("client_ip", clientIP(r)), zap.Error(err))
-	w.Header().Set("Retry-After", "5")
-	return sa.message(w, r, http.StatusServiceUnavailable, "Try again later",
-		"The site cannot check logins right now. Please try again in a few moments.")
 }
 
 func seeOther(w http.ResponseWriter, location string) error {
@@ -155,4 +154,21 @@ func clientIP(r *http.Request) string {
 		return ip
 	}
 	return r.RemoteAddr
+}
+
+// secure tells whether the browser reached this request over HTTPS: a TLS
+// connection, or a trusted proxy that says so; or always, when the
+// operator says every browser does.
+func (sa *SessionAuth) secure(r *http.Request) bool {
+	if r.TLS != nil || sa.SecureCookies == "always" {
+		return true
+	}
+	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
+	return trusted && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+func (sa *SessionAuth) debug(msg string, err error) {
+	if c := sa.logger.Check(zapcore.DebugLevel, msg); c != nil {
+		c.Write(zap.Error(err))
+	}
 }

@@ -6,9 +6,11 @@ import (
 	"net/http"
 
 	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/webform"
+	"github.com/caddy-session-auth/caddy-session-auth/templates"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
-	"github.com/caddy-session-auth/caddy-session-auth/webform"
 )
 
 // loginFailed is the one message every failed login gets, whatever failed.
@@ -16,113 +18,170 @@ const loginFailed = "Wrong username or password."
 
 func (sa *SessionAuth) serveLoginForm(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	data := pageData{Heading: "Log in", Next: webform.SafeNext(q.Get("next"))}
+	data := templates.Data{Heading: "Log in", Next: webform.SafeNext(q.Get("next"))}
 	if q.Get("logged_out") != "" {
 		data.Notice = "You are logged out."
 	}
-	return sa.render(w, r, http.StatusOK, "login.html", data)
+	return sa.form(w, r, http.StatusOK, "login.html", data)
 }
 
+// Hooks for tests, nil in production: passwordChecked runs right after the
+// bcrypt comparison of a login, before anything is decided on it; verify
+// is the comparison itself.
+var (
+	passwordChecked func(username string)
+	verify          = users.Verify
+)
+
 // handleLogin checks a username and password. Every failure, whatever its
-// cause (no such user, wrong password, locked account), costs one bcrypt
-// check and gets the same answer, so none can be told from another.
+// cause (no such user, wrong password, locked account, a password changed
+// while it was being checked), costs one bcrypt comparison and gets the
+// same answer, so none can be told from another.
 func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error {
-	form := pageData{
+	form := templates.Data{
 		Heading:  "Log in",
 		Next:     webform.SafeNext(r.PostForm.Get("next")),
 		Username: r.PostForm.Get("username"),
-		Remember: r.PostForm.Get("remember") != "",
+		Remember: r.PostForm.Get("remember") != "" && *sa.RememberMe > 0,
 	}
-	if ok, err := sa.admitClient(w, r); !ok {
+	if answered, err := sa.clientRefused(w, r); answered {
 		return err
 	}
 	ctx := r.Context()
 	username, nameErr := users.Normalize(form.Username)
-	locked := false
-	if nameErr == nil {
-		until, err := sa.throttle.Blocked(ctx, sa.accountKey(username), now())
-		if err != nil {
-			return sa.unavailable(w, r, "login", err)
-		}
-		locked = !until.IsZero()
+	validName := nameErr == nil
+	device := ""
+	if validName {
+		device = sa.knownDevice(r, username)
 	}
-	release, err := sa.admitBcrypt(w, r, "login")
-	if release == nil {
-		return err
-	}
-	ok, err := sa.checkPassword(ctx, username, nameErr == nil, r.PostForm.Get("password"))
-	release()
+	lock := sa.lockKey(r, username, device)
+	locked, err := sa.locked(ctx, lock, validName)
 	if err != nil {
 		return sa.unavailable(w, r, "login", err)
+	}
+	var acct users.Account
+	var ok bool
+	var checkErr error
+	answered, err := sa.inBcryptSlot(w, r, "login", func() {
+		acct, ok, checkErr = sa.checkPassword(ctx, username, validName, r.PostForm.Get("password"))
+	})
+	if answered {
+		return err
+	}
+	if checkErr != nil {
+		return sa.unavailable(w, r, "login", checkErr)
+	}
+	if passwordChecked != nil {
+		passwordChecked(username)
 	}
 	if ok && !locked {
 		// Guesses sent together all pass the first look at the lock; the
 		// failures among them that finished first may have locked it since.
-		until, err := sa.throttle.Blocked(ctx, sa.accountKey(username), now())
+		if locked, err = sa.locked(ctx, lock, true); err != nil {
+			return sa.unavailable(w, r, "login", err)
+		}
+	}
+	if ok && !locked {
+		// The password may have changed while it was being checked: the
+		// session must carry the stamp of the password that was checked.
+		current, err := sa.users.Get(ctx, username)
+		switch {
+		case errors.Is(err, users.ErrNotFound):
+			ok = false
+		case err != nil:
+			return sa.unavailable(w, r, "login", err)
+		case current.Stamp != acct.Stamp:
+			ok = false
+		}
+	}
+	if !ok || locked {
+		return sa.loginFailed(w, r, form, username, lock, validName && !locked)
+	}
+	if err := sa.throttle.Reset(ctx, lock); err != nil {
+		sa.debug("resetting the failure count", err)
+	}
+	sa.rehashIfCostChanged(ctx, acct, r.PostForm.Get("password"))
+	if err := sa.sessions.Start(w, r, acct, form.Remember); err != nil {
+		return sa.unavailable(w, r, "login", err)
+	}
+	sa.rememberDevice(w, r, username, device)
+	sa.logger.Info("login", zap.String("username", username), zap.String("client_ip", clientIP(r)))
+	return seeOther(w, form.Next)
+}
+
+// loginFailed counts a failure against the lock key (unless the account is
+// locked already, which must not escalate on guesses it refuses anyway)
+// and the client, and sends the form back with the one message.
+func (sa *SessionAuth) loginFailed(w http.ResponseWriter, r *http.Request, form templates.Data, username, lock string, count bool) error {
+	ctx := r.Context()
+	if count {
+		until, err := sa.throttle.Hit(ctx, lock, sa.accountRule(), now())
 		if err != nil {
 			return sa.unavailable(w, r, "login", err)
 		}
-		locked = !until.IsZero()
-	}
-	if !ok || locked {
-		if nameErr == nil && !locked {
-			if err := sa.countFailure(r, username); err != nil {
-				return sa.unavailable(w, r, "login", err)
-			}
+		if !until.IsZero() {
+			sa.logger.Warn("account locked after repeated failed logins",
+				zap.String("username", username), zap.String("client_ip", clientIP(r)), zap.Time("until", until))
 		}
-		sa.logger.Info("login failed", zap.String("username", username), zap.Bool("locked", locked), zap.String("client_ip", clientIP(r)))
-		form.Error = loginFailed
-		return sa.render(w, r, http.StatusUnauthorized, "login.html", form)
 	}
-	if err := sa.throttle.Reset(ctx, sa.accountKey(username)); err != nil {
-		sa.debug("resetting the failure count", err)
-	}
-	if err := sa.startSession(w, r, username, form.Remember); err != nil {
+	if err := sa.countClientFailure(ctx, r); err != nil {
 		return sa.unavailable(w, r, "login", err)
 	}
-	sa.logger.Info("login", zap.String("username", username), zap.String("client_ip", clientIP(r)))
-	return seeOther(w, form.Next)
+	sa.logger.Info("login failed", zap.String("username", username), zap.String("client_ip", clientIP(r)))
+	form.Error = loginFailed
+	return sa.form(w, r, http.StatusUnauthorized, "login.html", form)
+}
+
+// locked tells whether key is locked now; names that are no valid username
+// have no counter (they can never log in anyway).
+func (sa *SessionAuth) locked(ctx context.Context, key string, validName bool) (bool, error) {
+	if !validName {
+		return false, nil
+	}
+	until, err := sa.throttle.Blocked(ctx, key, now())
+	return !until.IsZero(), err
 }
 
 // checkPassword runs exactly one bcrypt comparison: against the account's
 // hash, or, for a name that is invalid or unknown, against a dummy hash of
 // the same cost, so the time taken does not tell whether an account exists.
-func (sa *SessionAuth) checkPassword(ctx context.Context, username string, validName bool, password string) (bool, error) {
+func (sa *SessionAuth) checkPassword(ctx context.Context, username string, validName bool, password string) (users.Account, bool, error) {
 	if validName {
 		acct, err := sa.users.Get(ctx, username)
 		switch {
 		case err == nil:
-			return users.Verify(acct.Hash, password), nil
+			return acct, verify(acct.Hash, password), nil
 		case !errors.Is(err, users.ErrNotFound):
-			return false, err
+			return users.Account{}, false, err
 		}
 	}
-	users.Verify(users.DummyHash(sa.BcryptCost), password)
-	return false, nil
+	verify(users.DummyHash(sa.BcryptCost), password)
+	return users.Account{}, false, nil
 }
 
-// countFailure counts a failed login against the account, known or not (a
-// lock must not tell which names exist), and logs the lock it may cause.
-func (sa *SessionAuth) countFailure(r *http.Request, username string) error {
-	until, err := sa.throttle.Hit(r.Context(), sa.accountKey(username), sa.accountRule(), now())
+// rehashIfCostChanged hashes the password again at the configured cost
+// when the account's hash was made at another: otherwise, after the cost
+// is raised, old accounts would answer faster than unknown names (which
+// pay the new cost), and so tell who exists. It keeps the stamp (the
+// password is the same), needs a free bcrypt slot, and is skipped quietly
+// when there is none or the account changed meanwhile.
+func (sa *SessionAuth) rehashIfCostChanged(ctx context.Context, acct users.Account, password string) {
+	cost, err := bcrypt.Cost(acct.Hash)
+	if err != nil || cost == sa.BcryptCost {
+		return
+	}
+	release, ok := bcryptAdmission.Enter(ctx)
+	if !ok {
+		return
+	}
+	hash, err := users.Hash(password, sa.BcryptCost)
+	release()
 	if err != nil {
-		return err
+		return
 	}
-	if !until.IsZero() {
-		sa.logger.Warn("account locked after repeated failed logins",
-			zap.String("username", username), zap.String("client_ip", clientIP(r)), zap.Time("until", until))
+	if err := users.Rehash(ctx, sa.users, acct.Username, acct.Hash, hash); err != nil {
+		sa.debug("rehashing a password at the configured cost", err)
+		return
 	}
-	return nil
-}
-
-func (sa *SessionAuth) serveLogoutPage(w http.ResponseWriter, r *http.Request) error {
-	rec, _ := sa.currentSession(r)
-	return sa.render(w, r, http.StatusOK, "logout.html", pageData{Heading: "Log out", User: rec.User})
-}
-
-func (sa *SessionAuth) handleLogout(w http.ResponseWriter, r *http.Request) error {
-	if err := sa.endSession(w, r); err != nil {
-		return sa.unavailable(w, r, "logout", err)
-	}
-	return seeOther(w, sa.PathPrefix+"/login?logged_out=1")
+	sa.logger.Info("password hashed again at the configured cost", zap.String("username", acct.Username), zap.Int("from", cost), zap.Int("to", sa.BcryptCost))
 }

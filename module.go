@@ -8,8 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -17,7 +16,9 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
-	"github.com/caddy-session-auth/caddy-session-auth/throttle"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/throttle"
+	"github.com/caddy-session-auth/caddy-session-auth/templates"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
@@ -30,27 +31,36 @@ func init() {
 // valid session goes on with `{http.auth.user.id}` set to the username; a
 // browser without one is sent to the login page, any other client gets 401.
 //
-// Sessions, accounts and the generated cookie key live in Redis when Redis is
-// set, so several Caddy instances can share them; otherwise in files under
-// Caddy's data directory.
+// Everything belongs to a realm: accounts, sessions, the generated cookie
+// key and the login counters. They live in Redis when Redis is set, so that
+// several Caddy instances share them, and otherwise in files under Caddy's
+// data directory.
 type SessionAuth struct {
 	// Protect selects the protected requests with Caddy request matchers;
 	// any one matcher set that matches protects the request. Default: every
 	// request except the plugin's own pages under PathPrefix.
 	Protect caddyhttp.RawMatcherSets `json:"protect,omitempty" caddy:"namespace=http.matchers"`
 
-	// Redis is the URL of the Redis server that keeps sessions, accounts and
-	// the generated cookie key: redis://[user:pass@]host:port[/db] or
-	// rediss:// for TLS. Default: none, so files under Caddy's data directory.
+	// Realm names the accounts, sessions, cookie key and counters this
+	// handler uses: handlers with the same realm (and backend) share them,
+	// handlers with different realms never do. 1 to 64 characters of
+	// a-z 0-9 . _ -, starting with a letter or digit. Required; the
+	// Caddyfile sets it from the site's addresses when the block names none.
+	Realm string `json:"realm,omitempty"`
+
+	// Redis is the URL of the Redis server that keeps the realm's sessions,
+	// accounts, counters and generated cookie key:
+	// redis://[user:pass@]host[:port][/db] or rediss:// for TLS. Default:
+	// none, so files under Caddy's data directory.
 	Redis string `json:"redis,omitempty"`
 
 	// UsersFile is the accounts file of the file backend. Default:
-	// session_auth/users.json in Caddy's data directory.
+	// session_auth/<realm>/users.json in Caddy's data directory.
 	UsersFile string `json:"users_file,omitempty"`
 
 	// SessionsDir is the folder of the file backend's session records and
-	// generated cookie key. Default: session_auth/sessions in Caddy's data
-	// directory.
+	// generated cookie key. Default: session_auth/<realm>/sessions in Caddy's
+	// data directory.
 	SessionsDir string `json:"sessions_dir,omitempty"`
 
 	// Secrets are the cookie signing keys, newest first: the first signs,
@@ -67,23 +77,34 @@ type SessionAuth struct {
 	// Default: /auth.
 	PathPrefix string `json:"path_prefix,omitempty"`
 
-	// CookieName is the session cookie's name. Default: caddy_session.
+	// CookieName is the session cookie's name; over HTTPS the cookie is
+	// called "__Host-" followed by it. Default: caddy_session.
 	CookieName string `json:"cookie_name,omitempty"`
 
+	// SecureCookies is "auto" to mark cookies Secure (and give them the
+	// __Host- prefix) when the browser reached Caddy over HTTPS: a TLS
+	// connection, or a request from one of the server's trusted_proxies
+	// that says X-Forwarded-Proto: https. "always" does so for every
+	// request, for a site that browsers only reach over HTTPS through a
+	// proxy Caddy does not trust. Default: auto.
+	SecureCookies string `json:"secure_cookies,omitempty"`
+
 	// IdleTimeout ends a session that has not been used for this long; each
-	// use pushes it back. Default: 2h.
+	// use pushes it back. Remembered sessions have none. Default: 2h.
 	IdleTimeout caddy.Duration `json:"idle_timeout,omitempty"`
 
 	// Lifetime ends a session this long after login, however active it is.
-	// Default: 24h.
+	// Its cookie ends with the browser. Default: 24h.
 	Lifetime caddy.Duration `json:"lifetime,omitempty"`
 
 	// RememberMe is the lifetime of a session whose user ticked "remember
-	// me"; 0 hides the checkbox. Default: 30d.
+	// me", whose cookie then outlives the browser; 0 hides the checkbox and
+	// remembers nobody. Default: 30d.
 	RememberMe *caddy.Duration `json:"remember_me,omitempty"`
 
-	// BcryptCost is the work factor of new password hashes, at least 10.
-	// Default: 12 (about 0.23 s per check on one core).
+	// BcryptCost is the work factor of password hashes, at least 10. An
+	// account hashed at another cost is hashed again at this one when its
+	// user next logs in. Default: 12 (about 0.25 s per check on one core).
 	BcryptCost int `json:"bcrypt_cost,omitempty"`
 
 	// MinPasswordLength is the fewest characters a new password may have, at
@@ -91,8 +112,11 @@ type SessionAuth struct {
 	MinPasswordLength int `json:"min_password_length,omitempty"`
 
 	// AccountLimit locks an account after this many failed logins within the
-	// window; a locked account answers every login, even with the right
-	// password, with the same failure as a wrong password. Default: 5 per 15m.
+	// window, for browsers that have not logged in as its user before; a
+	// browser that has (it holds a device cookie) has a budget of its own,
+	// so a stranger's guesses cannot lock the owner out. A locked account
+	// answers every login, even with the right password, with the same
+	// failure as a wrong password. Default: 5 per 15m.
 	AccountLimit *RateLimit `json:"account_limit,omitempty"`
 
 	// AccountLockout is how long the first lock of an account lasts; each
@@ -102,9 +126,12 @@ type SessionAuth struct {
 	// AccountMaxLockout caps the doubling lock. Default: 24h.
 	AccountMaxLockout caddy.Duration `json:"account_max_lockout,omitempty"`
 
-	// IPLimit is how many login and registration attempts one client IP
-	// (Caddy's client_ip, which honours trusted_proxies; IPv6 by /64) may
-	// make per window; more get 429 with Retry-After. Default: 50 per 15m.
+	// IPLimit is how many failed logins, registrations and logouts of dead
+	// sessions one client IP (Caddy's client_ip, which honours
+	// trusted_proxies; IPv6 by /64) may cause per window; then its login,
+	// registration and logout posts get 429 with Retry-After. Successful
+	// logins never count, so an office or a mobile network behind one
+	// address is not shut out by its own users. Default: 100 per 15m.
 	IPLimit *RateLimit `json:"ip_limit,omitempty"`
 
 	// TemplateDir names a folder whose files replace the embedded pages and
@@ -117,17 +144,18 @@ type SessionAuth struct {
 	// own heading.
 	Title string `json:"title,omitempty"`
 
-	protect       caddyhttp.MatcherSets
-	throttle      throttle.Store
-	throttleScope string // keeps file-backend sites apart in the shared memory store
-	pages         *pages
-	sessions      *sessionBackend
-	users         users.Store
-	policy        users.Policy
-	crossOrig     *http.CrossOriginProtection
-	redisURL      string // set once a pool is held, so Cleanup releases it
-	fileStores    string // set once a purge loop is held, so Cleanup releases it
-	logger        *zap.Logger
+	protect   caddyhttp.MatcherSets
+	pages     *templates.Pages
+	keys      *session.Keyring
+	sessions  *session.Manager
+	users     users.Store
+	throttle  throttle.Store
+	scope     string // keeps this realm's counters apart in a shared memory store
+	policy    users.Policy
+	crossOrig *http.CrossOriginProtection
+	keyed     lazyKeyed // form tokens and device cookies, once the keys can be had
+	release   []func()  // what Provision acquired, for Cleanup
+	logger    *zap.Logger
 }
 
 // RateLimit is a number of events per window of time.
@@ -158,7 +186,7 @@ const (
 	defaultAccountWindow     = 15 * time.Minute
 	defaultAccountLockout    = 15 * time.Minute
 	defaultAccountMaxLockout = 24 * time.Hour
-	defaultIPAttempts        = 50
+	defaultIPFailures        = 100
 	defaultIPWindow          = 15 * time.Minute
 )
 
@@ -167,7 +195,6 @@ const (
 func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 	sa.logger = ctx.Logger()
 	sa.applyDefaults()
-
 	if sa.Protect != nil {
 		mods, err := ctx.LoadModule(sa, "Protect")
 		if err != nil {
@@ -177,12 +204,11 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("loading protect matchers: %v", err)
 		}
 	}
-
 	var err error
-	if sa.pages, err = loadPages(sa.TemplateDir); err != nil {
+	if sa.pages, err = templates.Load(sa.TemplateDir); err != nil {
 		return err
 	}
-	keys, err := resolveSecrets(sa.Secrets)
+	secrets, err := resolveSecrets(sa.Secrets)
 	if err != nil {
 		return err
 	}
@@ -192,10 +218,27 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 	go users.DummyHash(sa.BcryptCost)
 	sa.crossOrig = http.NewCrossOriginProtection()
 
+	var store session.Store
 	if sa.Redis != "" {
-		return sa.provisionRedis(keys)
+		store, err = sa.provisionRedis(secrets)
+	} else {
+		store, err = sa.provisionFiles(secrets)
 	}
-	return sa.provisionFiles(keys)
+	if err != nil {
+		return err
+	}
+	sa.sessions = session.NewManager(session.Config{
+		CookieName: sa.CookieName,
+		Secure:     sa.secure,
+		Idle:       time.Duration(sa.IdleTimeout),
+		Lifetime:   time.Duration(sa.Lifetime),
+		RememberMe: time.Duration(*sa.RememberMe),
+		Now:        now,
+	}, store, sa.users, sa.keys)
+	sa.release = append(sa.release, sa.sessions.Close)
+	sa.keyed.keys = sa.keys
+	go sa.describeRealm()
+	return nil
 }
 
 func (sa *SessionAuth) applyDefaults() {
@@ -204,6 +247,9 @@ func (sa *SessionAuth) applyDefaults() {
 	}
 	if sa.CookieName == "" {
 		sa.CookieName = defaultCookieName
+	}
+	if sa.SecureCookies == "" {
+		sa.SecureCookies = "auto"
 	}
 	if sa.IdleTimeout == 0 {
 		sa.IdleTimeout = caddy.Duration(defaultIdleTimeout)
@@ -234,64 +280,35 @@ func (sa *SessionAuth) applyDefaults() {
 		sa.AccountMaxLockout = caddy.Duration(defaultAccountMaxLockout)
 	}
 	if sa.IPLimit == nil {
-		sa.IPLimit = &RateLimit{defaultIPAttempts, caddy.Duration(defaultIPWindow)}
+		sa.IPLimit = &RateLimit{defaultIPFailures, caddy.Duration(defaultIPWindow)}
 	}
 }
 
-// defaultFilePaths puts the file backend under Caddy's data directory.
-func (sa *SessionAuth) defaultFilePaths() {
-	base := filepath.Join(caddy.AppDataDir(), "session_auth")
-	if sa.UsersFile == "" {
-		sa.UsersFile = filepath.Join(base, "users.json")
-	}
-	if sa.SessionsDir == "" {
-		sa.SessionsDir = filepath.Join(base, "sessions")
-	}
-}
-
-func (sa *SessionAuth) provisionFiles(keys [][]byte) error {
-	sa.defaultFilePaths()
-	if keys == nil {
-		key, err := fileKey(sa.SessionsDir)
-		if err != nil {
-			return fmt.Errorf("cookie key: %v", err)
-		}
-		keys = [][]byte{key}
-	}
-	sa.users = users.NewFileStore(sa.UsersFile)
-	sa.throttle = memoryThrottle
-	sa.throttleScope = sa.UsersFile + "\x00"
-	store, err := acquireFileSessions(sa.SessionsDir, sa.logger)
-	if err != nil {
-		return err
-	}
-	sa.fileStores = sa.SessionsDir
-	sa.sessions = newFileBackend(sa, store, keys)
-	return nil
-}
-
-func (sa *SessionAuth) provisionRedis(keys [][]byte) error {
-	pool, cache, err := acquireRedisPool(sa.Redis, sa.logger)
-	if err != nil {
-		return err
-	}
-	sa.redisURL = sa.Redis
-	sa.users = users.NewRedisStore(pool, redisKeyPrefix)
-	sa.throttle = throttle.NewRedisStore(pool, redisKeyPrefix+"throttle:")
-	sa.sessions = newRedisBackend(sa, pool, cache, keys)
-	return nil
-}
+// validRealm is what a realm may be called: it names folders and Redis keys.
+var validRealm = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // Validate checks the configuration without touching the backend.
 func (sa *SessionAuth) Validate() error {
+	if sa.Realm == "" {
+		return errors.New("realm is required: name the accounts this handler uses (the Caddyfile derives one from the site's addresses)")
+	}
+	if !validRealm.MatchString(sa.Realm) {
+		return fmt.Errorf("realm %q must be 1 to 64 characters of a-z 0-9 . _ -, starting with a letter or digit", sa.Realm)
+	}
 	if sa.Registration != "open" && sa.Registration != "closed" {
 		return fmt.Errorf(`registration must be "open" or "closed", not %q`, sa.Registration)
+	}
+	if sa.SecureCookies != "auto" && sa.SecureCookies != "always" {
+		return fmt.Errorf(`secure_cookies must be "auto" or "always", not %q`, sa.SecureCookies)
 	}
 	if !strings.HasPrefix(sa.PathPrefix, "/") || strings.HasSuffix(sa.PathPrefix, "/") || strings.ContainsAny(sa.PathPrefix, "?#%\\ ") {
 		return fmt.Errorf("path_prefix must start with / and not end with one: %q", sa.PathPrefix)
 	}
 	if !validCookieName(sa.CookieName) {
 		return fmt.Errorf("cookie_name %q is not a valid cookie name", sa.CookieName)
+	}
+	if strings.HasPrefix(sa.CookieName, "__") {
+		return fmt.Errorf("cookie_name %q: leave out the __ prefix; the cookie is called __Host-%s over HTTPS by itself", sa.CookieName, strings.TrimLeft(sa.CookieName, "_"))
 	}
 	if sa.IdleTimeout < 0 || sa.Lifetime < 0 || *sa.RememberMe < 0 {
 		return errors.New("idle_timeout, lifetime and remember_me cannot be negative")
@@ -302,9 +319,12 @@ func (sa *SessionAuth) Validate() error {
 	if sa.MinPasswordLength < users.DefaultMinPasswordLength || sa.MinPasswordLength > users.MaxPasswordBytes {
 		return fmt.Errorf("min_password_length must be from %d to %d, not %d", users.DefaultMinPasswordLength, users.MaxPasswordBytes, sa.MinPasswordLength)
 	}
-	for name, rl := range map[string]*RateLimit{"account_limit": sa.AccountLimit, "ip_limit": sa.IPLimit} {
+	for _, rl := range []struct {
+		name string
+		*RateLimit
+	}{{"account_limit", sa.AccountLimit}, {"ip_limit", sa.IPLimit}} {
 		if rl.Limit < 1 || rl.Window < caddy.Duration(time.Second) {
-			return fmt.Errorf("%s needs at least 1 event and a window of at least 1s", name)
+			return fmt.Errorf("%s needs at least 1 event and a window of at least 1s", rl.name)
 		}
 	}
 	if sa.AccountLockout < caddy.Duration(time.Second) || sa.AccountMaxLockout < sa.AccountLockout {
@@ -321,29 +341,13 @@ func (sa *SessionAuth) Validate() error {
 	return nil
 }
 
-// Cleanup releases the Redis pool or the file purge loop; safe even when
-// Provision stopped half-way.
+// Cleanup releases what Provision acquired; safe even when Provision
+// stopped half-way.
 func (sa *SessionAuth) Cleanup() error {
-	if sa.redisURL != "" {
-		releaseRedisPool(sa.redisURL)
+	for i := len(sa.release) - 1; i >= 0; i-- {
+		sa.release[i]()
 	}
-	if sa.fileStores != "" {
-		releaseFileSessions(sa.fileStores)
-	}
-	return nil
-}
-
-func checkRedisURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("redis: the URL does not parse") // the error would echo the password
-	}
-	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return fmt.Errorf("redis: the URL must start with redis:// or rediss://, not %q", u.Scheme+"://")
-	}
-	if u.Host == "" {
-		return errors.New("redis: the URL has no host")
-	}
+	sa.release = nil
 	return nil
 }
 

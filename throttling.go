@@ -1,14 +1,14 @@
 package sessionauth
 
 import (
-	"net"
+	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-session-auth/caddy-session-auth/throttle"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/throttle"
 )
 
 // Throttling is kept in the backend: in Redis, so every instance counts
@@ -17,10 +17,8 @@ import (
 // so spelling does not reset them, and Caddy's client_ip, so a forged
 // X-Forwarded-For does not either.
 
-// memoryThrottle serves every file-backend site of this process.
-var memoryThrottle = throttle.NewMemoryStore()
-
-// accountRule locks an account after too many failed logins.
+// accountRule locks an account, or a known device's budget for it, after
+// too many failed logins.
 func (sa *SessionAuth) accountRule() throttle.Rule {
 	return throttle.Rule{
 		Limit:      sa.AccountLimit.Limit,
@@ -30,57 +28,74 @@ func (sa *SessionAuth) accountRule() throttle.Rule {
 	}
 }
 
-// ipRule refuses a client that tries too often: the attempt after Limit in a
-// window is refused until the window ends.
+// ipRule refuses a client whose failures reached the limit until its
+// window ends.
 func (sa *SessionAuth) ipRule() throttle.Rule {
-	return throttle.Rule{Limit: sa.IPLimit.Limit + 1, Window: time.Duration(sa.IPLimit.Window)}
+	return throttle.Rule{Limit: sa.IPLimit.Limit, Window: time.Duration(sa.IPLimit.Window)}
 }
 
-func (sa *SessionAuth) accountKey(username string) string {
-	return "account:" + sa.throttleScope + username
-}
-
-// ipKey groups IPv6 clients by /64, the block one host usually holds, so
-// hopping between its addresses does not escape the limit.
-func ipKey(r *http.Request) string {
-	host := clientIP(r)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+// lockKey is the counter a login for user from this browser is judged on:
+// the browser's own when it is a known device for user, else the account's.
+func (sa *SessionAuth) lockKey(r *http.Request, user, device string) string {
+	if device != "" {
+		return sa.scope + "device:" + device + ":" + user
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
-		return "ip:" + ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
-	}
-	return "ip:" + host
+	return sa.scope + "account:" + user
 }
 
-// admitClient counts one login or registration attempt from the client
-// and tells whether it may go on; when not, it has answered 429.
-func (sa *SessionAuth) admitClient(w http.ResponseWriter, r *http.Request) (bool, error) {
-	until, err := sa.throttle.Hit(r.Context(), sa.throttleScope+ipKey(r), sa.ipRule(), now())
+// clientKey groups IPv6 clients by /64, the block one host usually holds,
+// so hopping between its addresses does not escape the limit.
+func (sa *SessionAuth) clientKey(r *http.Request) string {
+	return sa.scope + "ip:" + throttle.ClientKey(clientIP(r))
+}
+
+// clientRefused answers 429 when the client's failures are over the limit;
+// answered tells the caller to return err and do nothing more.
+func (sa *SessionAuth) clientRefused(w http.ResponseWriter, r *http.Request) (answered bool, err error) {
+	until, err := sa.throttle.Blocked(r.Context(), sa.clientKey(r), now())
 	if err != nil {
-		return false, sa.unavailable(w, r, "throttle", err)
+		return true, sa.unavailable(w, r, "throttle", err)
 	}
 	if until.IsZero() {
-		return true, nil
+		return false, nil
 	}
-	sa.logger.Warn("client over the attempt limit", zap.String("client_ip", clientIP(r)), zap.Time("until", until))
 	w.Header().Set("Retry-After", retryAfter(until))
-	return false, sa.message(w, r, http.StatusTooManyRequests, "Too many attempts",
-		"There were too many attempts from your network. Wait a while and try again.")
+	return true, sa.message(w, r, http.StatusTooManyRequests, "Too many attempts",
+		"There were too many failed attempts from your network. Wait a while and try again.")
 }
 
-// admitBcrypt waits for a bcrypt slot; when the server is saturated it has
-// answered 503, quickly, instead.
-func (sa *SessionAuth) admitBcrypt(w http.ResponseWriter, r *http.Request, what string) (func(), error) {
-	release, ok := bcryptAdmission.enter(r.Context())
+// countClientFailure counts a failed login, a registration or a logout of
+// a dead session against the client, and logs the block it may cause.
+func (sa *SessionAuth) countClientFailure(ctx context.Context, r *http.Request) error {
+	until, err := sa.throttle.Hit(ctx, sa.clientKey(r), sa.ipRule(), now())
+	if err != nil {
+		return err
+	}
+	if !until.IsZero() {
+		sa.logger.Warn("client over the failure limit", zap.String("client_ip", clientIP(r)), zap.Time("until", until))
+	}
+	return nil
+}
+
+// bcryptAdmission is shared by every handler in the process, like the
+// cores it shares out.
+var bcryptAdmission = throttle.NewBcryptAdmission()
+
+// inBcryptSlot runs work once a bcrypt slot is free; when the server is
+// saturated it answers 503, quickly, instead, and answered tells the
+// caller to return err.
+func (sa *SessionAuth) inBcryptSlot(w http.ResponseWriter, r *http.Request, what string, work func()) (answered bool, err error) {
+	release, ok := bcryptAdmission.Enter(r.Context())
 	if ok {
-		return release, nil
+		defer release()
+		work()
+		return false, nil
 	}
 	if c := sa.logger.Check(zap.InfoLevel, "busy: "+what+" turned away"); c != nil {
 		c.Write(zap.String("client_ip", clientIP(r)))
 	}
 	w.Header().Set("Retry-After", "2")
-	return nil, sa.message(w, r, http.StatusServiceUnavailable, "Busy, try again",
+	return true, sa.message(w, r, http.StatusServiceUnavailable, "Busy, try again",
 		"The site is handling many logins right now. Please try again in a moment.")
 }
 

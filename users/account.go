@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// prepareNew checks an account about to be created and fills in Created, so
-// that both stores refuse the same mistakes: a key that Normalize would not
-// produce could never be found again by a login.
+// prepareNew checks an account about to be created and fills in Created and
+// a fresh Stamp, so that both stores refuse the same mistakes: a key that
+// Normalize would not produce could never be found again by a login.
 func prepareNew(a Account) (Account, error) {
 	n, err := Normalize(a.Username)
 	if err != nil || n != a.Username {
@@ -19,5 +19,6 @@ func prepareNew(a Account) (Account, error) {
 	if a.Created.IsZero() {
 		a.Created = time.Now().UTC()
 	}
+	a.Stamp = NewStamp()
 	return a, nil
 }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/atomicfile"
 )
 
 // FileStore keeps every account in one JSON file: an array of Account sorted
@@ -104,14 +106,18 @@ func (s *FileStore) Create(ctx context.Context, a Account) error {
 	})
 }
 
-// SetHash replaces the hash of an existing account.
-func (s *FileStore) SetHash(ctx context.Context, username string, hash []byte) error {
+// Update applies change to an existing account.
+func (s *FileStore) Update(ctx context.Context, username string, change func(*Account) error) error {
 	return s.modify(ctx, func(m map[string]Account) error {
 		a, ok := m[username]
 		if !ok {
 			return ErrNotFound
 		}
-		a.Hash = bytes.Clone(hash)
+		a = cloneAccount(a)
+		if err := change(&a); err != nil {
+			return err
+		}
+		a.Username = username
 		m[username] = a
 		return nil
 	})
@@ -207,65 +213,20 @@ func parseUsersFile(data []byte) (map[string]Account, error) {
 	return m, nil
 }
 
-// write replaces the file atomically: a temporary file in the same
-// directory is written, synced and renamed over the target, so a crash
-// leaves either the old file or the new one, never a mix. It returns the
-// new file's FileInfo, taken before the rename, so that a write by another
-// process just after ours is not mistaken for it.
+// write replaces the file atomically (see atomicfile: a crash leaves the
+// old file or the new one, and a replaced file keeps its owner and mode).
+// It returns the new file's FileInfo, so that a later write by another
+// process is told from ours.
 func (s *FileStore) write(m map[string]Account) (fs.FileInfo, error) {
 	data, err := json.MarshalIndent(sortedAccounts(m), "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("users file %s: encoding: %w", s.path, err)
 	}
-	data = append(data, '\n')
-	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("users file %s: %w", s.path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".*.tmp")
+	info, err := atomicfile.WriteInfo(s.path, append(data, '\n'), 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("users file %s: %w", s.path, err)
 	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return nil, fmt.Errorf("users file %s: %w", s.path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return nil, fmt.Errorf("users file %s: writing: %w", s.path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return nil, fmt.Errorf("users file %s: syncing: %w", s.path, err)
-	}
-	info, err := tmp.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("users file %s: %w", s.path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("users file %s: writing: %w", s.path, err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return nil, fmt.Errorf("users file %s: replacing: %w", s.path, err)
-	}
-	done = true
-	syncDir(dir)
 	return info, nil
-}
-
-// syncDir makes a rename in dir durable. It is best effort: some systems
-// cannot sync a directory, and the data itself is already on disk.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	d.Sync()
-	d.Close()
 }
 
 func sortedAccounts(m map[string]Account) []Account {

@@ -52,21 +52,25 @@ func (p Policy) minLength() int {
 // Check tells whether a new password is acceptable. It refuses passwords
 // that are not valid text, are too long or too short, or whose lowercase form
 // is on the embedded list of common passwords (common_passwords.txt). Its
-// errors wrap ErrPasswordInvalid, ErrPasswordTooLong, ErrPasswordTooShort or
-// ErrPasswordCommon and are worded for the registration form.
+// errors are Refusals that wrap ErrPasswordInvalid, ErrPasswordTooLong,
+// ErrPasswordTooShort or ErrPasswordCommon; Explain words them for a form.
 func (p Policy) Check(password string) error {
 	if !utf8.ValidString(password) || strings.IndexByte(password, 0) >= 0 {
-		return fmt.Errorf("%w: use only ordinary text characters", ErrPasswordInvalid)
+		return refuse(ErrPasswordInvalid, "not valid UTF-8 text, or holds NUL",
+			"Use only ordinary text characters in the password.")
 	}
 	if len(password) > MaxPasswordBytes {
-		return fmt.Errorf("%w: use at most %d bytes (fewer characters if you use non-ASCII letters or symbols); this one is %d bytes",
-			ErrPasswordTooLong, MaxPasswordBytes, len(password))
+		return refuse(ErrPasswordTooLong, "%[2]d bytes, more than %[1]d",
+			"Use at most %[1]d bytes in the password (fewer characters if you use accented letters or symbols). This one has %[2]d bytes.",
+			MaxPasswordBytes, len(password))
 	}
 	if n, min := utf8.RuneCountInString(password), p.minLength(); n < min {
-		return fmt.Errorf("%w: use at least %d characters; this one has %d", ErrPasswordTooShort, min, n)
+		return refuse(ErrPasswordTooShort, "%[2]d characters, fewer than %[1]d",
+			"Use at least %[1]d characters in the password. This one has %[2]d.", min, n)
 	}
 	if isCommonPassword(password) {
-		return fmt.Errorf("%w: it is on a list of passwords that attackers try first; choose another", ErrPasswordCommon)
+		return refuse(ErrPasswordCommon, "on the list of common passwords",
+			"This password is on a list of passwords that attackers try first. Choose another.")
 	}
 	return nil
 }
@@ -79,7 +83,9 @@ func Hash(password string, cost int) ([]byte, error) {
 		return nil, fmt.Errorf("bcrypt cost %d is outside %d to %d", cost, MinBcryptCost, bcrypt.MaxCost)
 	}
 	if len(password) > MaxPasswordBytes {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrPasswordTooLong, MaxPasswordBytes)
+		return nil, refuse(ErrPasswordTooLong, "%[2]d bytes, more than %[1]d",
+			"Use at most %[1]d bytes in the password (fewer characters if you use accented letters or symbols). This one has %[2]d bytes.",
+			MaxPasswordBytes, len(password))
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	if err != nil {

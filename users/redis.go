@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gomodule/redigo/redis"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/redisutil"
 )
 
 // RedisStore keeps each account as one Redis string, the JSON of Account,
@@ -26,13 +28,13 @@ func NewRedisStore(pool *redis.Pool, prefix string) *RedisStore {
 
 var _ Store = (*RedisStore)(nil)
 
-// setHashRetries bounds how often SetHash retries when the account changes
+// updateRetries bounds how often Update retries when the account changes
 // between its read and its write.
-const setHashRetries = 10
+const updateRetries = 10
 
 // compareAndSet replaces KEYS[1] with ARGV[2] only while it still holds
 // ARGV[1]. It returns 1 when set, 0 when the key is gone, -1 when it changed.
-// SetHash uses it so a delete and re-create of the name in between is never
+// Update uses it so a delete and re-create of the name in between is never
 // overwritten with the old account's fields.
 var compareAndSet = redis.NewScript(1, `
 local cur = redis.call('GET', KEYS[1])
@@ -48,11 +50,7 @@ func (s *RedisStore) key(username string) string {
 
 // conn takes a connection from the pool; callers must Close it.
 func (s *RedisStore) conn(ctx context.Context) (redis.Conn, error) {
-	c, err := s.pool.GetContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("redis: connecting: %w", err)
-	}
-	return c, nil
+	return redisutil.Conn(ctx, s.pool)
 }
 
 // Get returns the account for username, or ErrNotFound.
@@ -116,21 +114,24 @@ func (s *RedisStore) Create(ctx context.Context, a Account) error {
 	return nil
 }
 
-// SetHash replaces the hash of an existing account, keeping its other
-// fields. The write is a compare-and-set against what was read, retried a
-// few times if the account changes in between; ErrNotFound if it is gone.
-func (s *RedisStore) SetHash(ctx context.Context, username string, hash []byte) error {
+// Update applies change to the account and writes it back with a
+// compare-and-set against what was read, retried a few times if the
+// account changes in between; ErrNotFound if it is gone.
+func (s *RedisStore) Update(ctx context.Context, username string, change func(*Account) error) error {
 	c, err := s.conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	for range setHashRetries {
+	for range updateRetries {
 		a, old, err := s.get(ctx, c, username)
 		if err != nil {
 			return err
 		}
-		a.Hash = hash
+		if err := change(&a); err != nil {
+			return err
+		}
+		a.Username = username
 		raw, err := json.Marshal(a)
 		if err != nil {
 			return fmt.Errorf("redis: encoding user %q: %w", username, err)
@@ -146,7 +147,7 @@ func (s *RedisStore) SetHash(ctx context.Context, username string, hash []byte) 
 			return ErrNotFound
 		}
 	}
-	return fmt.Errorf("redis: updating user %q: account kept changing, gave up after %d tries", username, setHashRetries)
+	return fmt.Errorf("redis: updating user %q: the account kept changing; gave up after %d tries", username, updateRetries)
 }
 
 // Delete removes the account; ErrNotFound if there was none.
@@ -167,8 +168,8 @@ func (s *RedisStore) Delete(ctx context.Context, username string) error {
 }
 
 // List returns every account under the prefix, sorted by username. It walks
-// the keys with SCAN (never KEYS, which blocks Redis) and reads them with
-// MGET; an account deleted during the walk is left out.
+// the keys with SCAN and reads them with MGET; an account deleted during the
+// walk is left out.
 func (s *RedisStore) List(ctx context.Context) ([]Account, error) {
 	c, err := s.conn(ctx)
 	if err != nil {
@@ -178,17 +179,7 @@ func (s *RedisStore) List(ctx context.Context) ([]Account, error) {
 	keyPrefix := s.key("")
 	seen := map[string]bool{} // SCAN may return a key more than once
 	var accounts []Account
-	cursor := 0
-	for {
-		reply, err := redis.Values(redis.DoContext(c, ctx, "SCAN", cursor,
-			"MATCH", globEscape(keyPrefix)+"*", "COUNT", 1000))
-		if err != nil {
-			return nil, fmt.Errorf("redis: listing users: %w", err)
-		}
-		var keys []string
-		if _, err := redis.Scan(reply, &cursor, &keys); err != nil {
-			return nil, fmt.Errorf("redis: listing users: %w", err)
-		}
+	err = redisutil.Scan(ctx, c, keyPrefix, func(keys []string) error {
 		var fresh []string
 		var args []any
 		for _, k := range keys {
@@ -198,42 +189,28 @@ func (s *RedisStore) List(ctx context.Context) ([]Account, error) {
 				args = append(args, k)
 			}
 		}
-		if len(fresh) > 0 {
-			values, err := redis.ByteSlices(redis.DoContext(c, ctx, "MGET", args...))
+		if len(fresh) == 0 {
+			return nil
+		}
+		values, err := redis.ByteSlices(redis.DoContext(c, ctx, "MGET", args...))
+		if err != nil {
+			return fmt.Errorf("redis: listing users: %w", err)
+		}
+		for i, raw := range values {
+			if raw == nil || i >= len(fresh) {
+				continue
+			}
+			a, err := s.decode(strings.TrimPrefix(fresh[i], keyPrefix), raw)
 			if err != nil {
-				return nil, fmt.Errorf("redis: listing users: %w", err)
+				return err
 			}
-			if len(values) != len(fresh) {
-				return nil, fmt.Errorf("redis: listing users: MGET gave %d values for %d keys", len(values), len(fresh))
-			}
-			for i, raw := range values {
-				if raw == nil {
-					continue
-				}
-				a, err := s.decode(strings.TrimPrefix(fresh[i], keyPrefix), raw)
-				if err != nil {
-					return nil, err
-				}
-				accounts = append(accounts, a)
-			}
+			accounts = append(accounts, a)
 		}
-		if cursor == 0 {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(accounts, func(a, b Account) int { return strings.Compare(a.Username, b.Username) })
 	return accounts, nil
-}
-
-// globEscape quotes the characters SCAN MATCH treats as a pattern, so a
-// prefix containing them matches only itself.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[]\^`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -2,16 +2,17 @@ package users
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 )
 
 // MaxUsernameBytes is the longest username accepted, after trimming.
 const MaxUsernameBytes = 64
 
-// ErrBadUsername means a username breaks the rules of Normalize. Its message
-// is meant for the registration form.
-var ErrBadUsername = errors.New("usernames are 1 to 64 characters: letters, digits, and . _ - @, starting with a letter or digit")
+// ErrBadUsername means a username breaks the rules of Normalize.
+var ErrBadUsername = errors.New("username breaks the rules")
+
+// usernameRules is what Explain shows for a refused username.
+const usernameRules = "Usernames are 1 to 64 characters: letters, digits, and . _ - @, starting with a letter or digit."
 
 // Normalize turns what a person typed into the username an account is kept
 // under, so that "Alice", "ALICE" and " alice " are one account and look-alike
@@ -24,7 +25,7 @@ var ErrBadUsername = errors.New("usernames are 1 to 64 characters: letters, digi
 //   - it starts with a letter or a digit.
 //
 // Anything else (inner spaces, control characters, accented or other
-// non-ASCII letters) is refused with an error wrapping ErrBadUsername. The
+// non-ASCII letters) is refused with a Refusal wrapping ErrBadUsername. The
 // character set is checked before case folding, so no non-ASCII character
 // (such as the Kelvin sign, which Unicode lower-cases to "k") can fold into
 // someone else's name.
@@ -32,17 +33,17 @@ func Normalize(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		return "", fmt.Errorf("%w (this one is empty)", ErrBadUsername)
+		return "", refuse(ErrBadUsername, "empty", usernameRules+" This one is empty.")
 	case len(name) > MaxUsernameBytes:
-		return "", fmt.Errorf("%w (this one is longer)", ErrBadUsername)
+		return "", refuse(ErrBadUsername, "too long", usernameRules+" This one is longer.")
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !usernameByte(c) {
-			return "", fmt.Errorf("%w (this one has a character outside that set)", ErrBadUsername)
+			return "", refuse(ErrBadUsername, "a character outside the set", usernameRules+" This one has a character outside that set.")
 		}
 		if i == 0 && !alnum(c) {
-			return "", fmt.Errorf("%w (this one starts with a symbol)", ErrBadUsername)
+			return "", refuse(ErrBadUsername, "starts with a symbol", usernameRules+" This one starts with a symbol.")
 		}
 	}
 	return strings.ToLower(name), nil

@@ -4,16 +4,24 @@
 package users
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"time"
 )
 
 // Account is one user. Hash is a bcrypt hash; the plain password is never kept.
 type Account struct {
-	Username string    `json:"username"` // normalised, see Normalize
-	Hash     []byte    `json:"hash"`
-	Created  time.Time `json:"created"`
+	Username string `json:"username"` // normalised, see Normalize
+	Hash     []byte `json:"hash"`
+	// Stamp changes whenever the password is set anew (changed, reset) and
+	// is new for every account created, even under an old name. A session
+	// carries the stamp its login saw and ends when they differ, so no
+	// session outlives the password it was made with, not even a login
+	// that was checking the old password while it changed.
+	Stamp   string    `json:"stamp,omitempty"`
+	Created time.Time `json:"created"`
 }
 
 var (
@@ -32,10 +40,43 @@ type Store interface {
 	// Create adds an account atomically: of simultaneous creations of one
 	// username exactly one succeeds, the others get ErrTaken.
 	Create(ctx context.Context, a Account) error
-	// SetHash replaces the password hash of an existing account.
-	SetHash(ctx context.Context, username string, hash []byte) error
+	// Update applies change to an existing account and stores the result
+	// whole, atomically with respect to every other Update, Create and
+	// Delete of the account; ErrNotFound if there is none, and change's
+	// own error (nothing stored) if it refuses.
+	Update(ctx context.Context, username string, change func(*Account) error) error
 	// Delete removes an account; ErrNotFound if there was none.
 	Delete(ctx context.Context, username string) error
 	// List returns every account, sorted by username.
 	List(ctx context.Context) ([]Account, error)
+}
+
+// NewStamp returns a fresh credential stamp.
+func NewStamp() string { return rand.Text()[:16] }
+
+// SetPassword gives an account a new password hash and a new stamp, which
+// ends every session made with the old password.
+func SetPassword(ctx context.Context, s Store, username string, hash []byte) error {
+	return s.Update(ctx, username, func(a *Account) error {
+		a.Hash = bytes.Clone(hash)
+		a.Stamp = NewStamp()
+		return nil
+	})
+}
+
+// ErrChanged means an Update found the account changed since it was read.
+var ErrChanged = errors.New("account changed meanwhile")
+
+// Rehash replaces the hash of an account whose password was just checked
+// against old with one made at the configured cost, keeping its stamp (the
+// password is the same, so its sessions stay). It gives up with ErrChanged
+// if the password changed in between.
+func Rehash(ctx context.Context, s Store, username string, old, hash []byte) error {
+	return s.Update(ctx, username, func(a *Account) error {
+		if !bytes.Equal(a.Hash, old) {
+			return ErrChanged
+		}
+		a.Hash = bytes.Clone(hash)
+		return nil
+	})
 }

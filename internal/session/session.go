@@ -1,0 +1,311 @@
+// Package session runs the session lifecycle of one realm: it starts a
+// session at login, finds the one a request carries, and ends one or all of
+// a user's. Records live on the server (Redis or files, behind Store); the
+// browser holds only a signed random id.
+//
+// A Manager remembers the sessions it has just read, so most requests cost
+// neither a signature check nor a store read. What it remembers is never
+// older than MemoryBound (one second), and a revocation (logout, a password
+// change, an account removed) drops the session from every Manager's memory
+// before the revoking call returns; see Redis.announce and Files for how
+// each store gets the news around.
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/securecookie"
+
+	"github.com/caddy-session-auth/caddy-session-auth/users"
+)
+
+// Config is how a realm's sessions behave.
+type Config struct {
+	// CookieName is the session cookie's name. Over HTTPS the cookie is
+	// called "__Host-" + CookieName, a name browsers accept only from this
+	// very host, over HTTPS, for Path=/, so a sibling subdomain cannot plant
+	// one.
+	CookieName string
+	// Secure tells whether the browser reached this request over HTTPS.
+	Secure func(*http.Request) bool
+	// Idle ends a session unused for this long; Lifetime ends it this long
+	// after login; RememberMe is the lifetime of a session whose user asked
+	// to be remembered (0: nobody is), which has no idle limit.
+	Idle, Lifetime, RememberMe time.Duration
+	// Now is the clock every deadline is measured against.
+	Now func() time.Time
+}
+
+// Accounts finds the account behind a session; a missing one is
+// users.ErrNotFound.
+type Accounts interface {
+	Get(ctx context.Context, username string) (users.Account, error)
+}
+
+// Manager runs the sessions of one realm for one configuration.
+type Manager struct {
+	cfg      Config
+	hostName string // "__Host-" + CookieName
+	store    Store
+	accounts Accounts
+	keys     *Keyring
+	mem      *memory
+	codecs   atomic.Pointer[[]securecookie.Codec]
+}
+
+// Session is a live session as the gate sees it.
+type Session struct {
+	ID string
+	Record
+	user any // Record.User, boxed once, so that handing it to Caddy's replacer costs nothing
+}
+
+// LoggedIn tells whether there is a session at all.
+func (s Session) LoggedIn() bool { return s.User != "" }
+
+// UserValue is the username as an interface value, ready for Caddy's replacer.
+func (s Session) UserValue() any { return s.user }
+
+// NewManager returns a Manager of store's sessions. Close releases it.
+func NewManager(cfg Config, store Store, accounts Accounts, keys *Keyring) *Manager {
+	m := &Manager{
+		cfg:      cfg,
+		hostName: "__Host-" + cfg.CookieName,
+		store:    store,
+		accounts: accounts,
+		keys:     keys,
+		mem:      newMemory(),
+	}
+	store.hub().join(m.mem)
+	return m
+}
+
+// Close stops the Manager from hearing about revocations.
+func (m *Manager) Close() { m.store.hub().leave(m.mem) }
+
+// CookieName is the session cookie's name for this request.
+func (m *Manager) CookieName(r *http.Request) string {
+	if m.cfg.Secure(r) {
+		return m.hostName
+	}
+	return m.cfg.CookieName
+}
+
+// Current returns the request's live session, or a zero one when there is
+// none (no cookie, a bad signature, logged out, expired, the account gone
+// or its password changed since). The error is only for a backend that
+// cannot answer, which must never be read as "logged in".
+func (m *Manager) Current(r *http.Request) (Session, error) {
+	name := m.CookieName(r)
+	value := CookieValue(r, name)
+	if value == "" {
+		return Session{}, nil
+	}
+	now := m.cfg.Now()
+	if e, ok := m.mem.get(value); ok && m.store.trusted() && !m.expired(e.rec, now) && !m.refreshDue(e.rec, now) {
+		return Session{ID: e.id, Record: e.rec, user: e.user}, nil
+	}
+	return m.read(r.Context(), name, value, now)
+}
+
+// read is Current's way past memory: the signature, the record, the
+// account, and a refresh of the idle deadline when it is due.
+func (m *Manager) read(ctx context.Context, name, value string, now time.Time) (Session, error) {
+	gen := m.mem.generation()
+	started := clock()
+	id, err := m.decode(name, value)
+	if err != nil || id == "" {
+		return Session{}, err
+	}
+	rec, err := m.store.Load(ctx, id)
+	if err != nil {
+		if IsBackendError(err) {
+			return Session{}, err
+		}
+		return Session{}, nil
+	}
+	if m.expired(rec, now) {
+		return Session{}, nil // the store drops it when its time runs out
+	}
+	acct, err := m.accounts.Get(ctx, rec.User)
+	if errors.Is(err, users.ErrNotFound) {
+		return Session{}, nil
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	if acct.Stamp != rec.Stamp {
+		// The password changed, or the account was removed and made
+		// again, after this login: the session ends here.
+		return Session{}, nil
+	}
+	if m.refreshDue(rec, now) {
+		rec.Seen = now
+		switch err := m.store.Refresh(ctx, id, rec, m.ttl(rec, now)); {
+		case errors.Is(err, ErrNotFound):
+			return Session{}, nil // ended meanwhile
+		case err != nil:
+			return Session{}, err
+		}
+	}
+	s := Session{ID: id, Record: rec, user: rec.User}
+	if m.store.trusted() {
+		m.mem.put(value, entry{id: id, rec: rec, user: s.user}, gen, started)
+	}
+	return s, nil
+}
+
+// decode checks a cookie value's signature and returns the id it carries,
+// or "" for a value that does not verify. The error is for keys that
+// cannot be had (Redis down, no secret configured).
+func (m *Manager) decode(name, value string) (string, error) {
+	codecs, err := m.Codecs()
+	if err != nil {
+		return "", err
+	}
+	var id string
+	if securecookie.DecodeMulti(name, value, &id, codecs...) != nil {
+		return "", nil
+	}
+	return id, nil
+}
+
+// Codecs are the cookie codecs of the current keys, made once.
+func (m *Manager) Codecs() ([]securecookie.Codec, error) {
+	if c := m.codecs.Load(); c != nil {
+		return *c, nil
+	}
+	keys, err := m.keys.Keys()
+	if err != nil {
+		return nil, err
+	}
+	maxAge := int((max(m.cfg.Lifetime, m.cfg.RememberMe) + time.Hour).Seconds())
+	cs := codecs(keys, maxAge)
+	m.codecs.Store(&cs)
+	return cs, nil
+}
+
+// expired enforces the idle and absolute deadlines from the stored times:
+// the cookie's age proves nothing. A remembered session ends only at its
+// (long) lifetime: "remember me for 30 days" must not mean "until two idle
+// hours pass".
+func (m *Manager) expired(rec Record, at time.Time) bool {
+	return !at.Before(rec.Expires) || !rec.Remember && at.Sub(rec.Seen) >= m.cfg.Idle
+}
+
+// refreshEvery is how stale the stored idle deadline may get before a
+// request pushes it back: most requests then cost no write, and the idle
+// timeout is still kept to within this much.
+func (m *Manager) refreshEvery() time.Duration {
+	return min(m.cfg.Idle/10, time.Minute)
+}
+
+func (m *Manager) refreshDue(rec Record, at time.Time) bool {
+	return at.Sub(rec.Seen) >= m.refreshEvery()
+}
+
+// ttl lets a record live until its idle or absolute deadline, whichever is
+// first, plus a minute, so the store never drops a session the server still
+// counts as alive.
+func (m *Manager) ttl(rec Record, at time.Time) time.Duration {
+	ttl := rec.Expires.Sub(at)
+	if !rec.Remember {
+		ttl = min(m.cfg.Idle, ttl)
+	}
+	return max(ttl, 0) + time.Minute
+}
+
+// Start logs the account's user in with a brand-new session, after ending
+// the one the browser's cookie named, if any: an id that existed before
+// login is never the one that carries it. remember is honoured only where
+// remembering is on (Config.RememberMe > 0); otherwise the cookie ends with
+// the browser.
+func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Account, remember bool) error {
+	name := m.CookieName(r)
+	codecs, err := m.Codecs()
+	if err != nil {
+		return err
+	}
+	if _, err := m.endCookie(r.Context(), name, CookieValue(r, name)); err != nil {
+		return err
+	}
+	remember = remember && m.cfg.RememberMe > 0
+	lifetime, maxAge := m.cfg.Lifetime, 0
+	if remember {
+		lifetime = m.cfg.RememberMe
+		maxAge = int(lifetime.Seconds())
+	}
+	now := m.cfg.Now()
+	rec := Record{
+		User:     acct.Username,
+		Stamp:    acct.Stamp,
+		Created:  now,
+		Seen:     now,
+		Expires:  now.Add(lifetime),
+		Remember: remember,
+	}
+	id, err := m.store.Create(r.Context(), rec, m.ttl(rec, now))
+	if err != nil {
+		return err
+	}
+	value, err := securecookie.EncodeMulti(name, id, codecs...)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, m.cookie(r, name, value, maxAge))
+	return nil
+}
+
+// End deletes the request's session on the server and expires its cookie
+// with the same name, path and attributes it was set with. It tells
+// whether there was a live session to end.
+func (m *Manager) End(w http.ResponseWriter, r *http.Request) (bool, error) {
+	name := m.CookieName(r)
+	value := CookieValue(r, name)
+	if value == "" {
+		return false, nil
+	}
+	ended, err := m.endCookie(r.Context(), name, value)
+	if err != nil {
+		return false, err
+	}
+	http.SetCookie(w, m.cookie(r, name, "", -1))
+	return ended, nil
+}
+
+func (m *Manager) endCookie(ctx context.Context, name, value string) (bool, error) {
+	if value == "" {
+		return false, nil
+	}
+	id, err := m.decode(name, value)
+	if err != nil || id == "" {
+		return false, err
+	}
+	m.store.hub().dropSession(id)
+	return m.store.End(ctx, id)
+}
+
+// EndAllFor ends every session of user, on every instance, and tells how
+// many records it deleted.
+func (m *Manager) EndAllFor(ctx context.Context, user string) (int, error) {
+	m.store.hub().dropUser(user)
+	return m.store.EndUser(ctx, user)
+}
+
+// cookie is the session cookie with every attribute it is set with;
+// maxAge 0 ends it with the browser, -1 expires it now.
+func (m *Manager) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   m.cfg.Secure(r),
+		SameSite: http.SameSiteLaxMode,
+	}
+}

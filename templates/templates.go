@@ -1,0 +1,218 @@
+// Package templates holds the plugin's pages (html/template files embedded
+// from this folder, each replaceable from a site owner's folder) and the
+// code that renders them. Rendering is pure: everything a page shows,
+// including its form token, comes in through Data, so a page never calls a
+// backend and a failure while making one can never recurse into another.
+package templates
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+//go:embed *.html *.css *.js
+var embedded embed.FS
+
+// Names are the pages a site owner may replace, and AssetNames the files the
+// pages load from the plugin's prefix, which may be replaced too.
+var (
+	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html"}
+	AssetNames = []string{"style.css", "show-password.js"}
+)
+
+// assetTypes are the Content-Types the assets are served with.
+var assetTypes = map[string]string{
+	"style.css":        "text/css; charset=utf-8",
+	"show-password.js": "text/javascript; charset=utf-8",
+}
+
+// Pages holds the parsed templates and the assets they link to.
+type Pages struct {
+	tmpl    *template.Template
+	assets  map[string][]byte
+	version string // a hash of the assets, so that links to them change when they do
+}
+
+// Data is what every template receives; fields that do not apply to a page
+// are left empty.
+type Data struct {
+	Title             string // the site's name (the title option); empty when unset
+	Heading           string // the page's title
+	Prefix            string // path_prefix, for links and form actions
+	Next              string // where to go after logging in (already safe)
+	Username          string // what the user typed, sent back after an error
+	Remember          bool   // the remember-me box was ticked
+	Notice            string // a confirmation, such as "You are logged out."
+	Error             string // one message about what went wrong, if anything
+	UsernameError     string // on register.html: what is wrong with the username
+	PasswordError     string // on register.html: what is wrong with the password
+	ConfirmError      string // on register.html: the repeated password differs
+	Message           string // the body of message.html
+	User              string // the logged-in user, on the logout page
+	RememberMe        string // how long "remember me" lasts; empty hides it
+	Registration      bool   // registration is open
+	MinPasswordLength int
+	CSRFToken         string // the form's anti-forgery token, for a hidden field
+	Retry             string // on message.html: the form to open again, if any
+	Status            int    // the HTTP status the page is sent with
+	AssetVersion      string // changes with style.css and show-password.js: ?v= on their links
+}
+
+// Load parses the embedded pages, then any replacements in dir, and renders
+// each once with sample data. A template that fails to parse or to render
+// stops the config from loading, with the file and line in the error,
+// rather than turning into a 500 on the day someone logs in.
+func Load(dir string) (*Pages, error) {
+	tmpl := template.New("pages")
+	assets := map[string][]byte{}
+	for _, name := range Names {
+		src, err := embedded.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tmpl.New(name).Parse(string(src)); err != nil {
+			return nil, fmt.Errorf("embedded template %s: %v", name, err)
+		}
+	}
+	for _, name := range AssetNames {
+		src, err := embedded.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		assets[name] = src
+	}
+	if dir != "" {
+		if err := override(dir, tmpl, assets); err != nil {
+			return nil, err
+		}
+	}
+	where := "embedded templates"
+	if dir != "" {
+		where = "template_dir " + dir
+	}
+	// One bare page and one with every field set, so that most branches run.
+	samples := []Data{
+		{Heading: "Sample", Prefix: "/auth", Next: "/", MinPasswordLength: 8, Status: 200},
+		{
+			Title: "Site", Heading: "Sample", Prefix: "/auth", Next: "/x", Username: "user", Remember: true,
+			Notice: "notice", Error: "error", UsernameError: "error", PasswordError: "error", ConfirmError: "error",
+			Message: "message", User: "user", RememberMe: "30 days", Registration: true, MinPasswordLength: 8,
+			CSRFToken: "token", Retry: "/auth/login", Status: 403, AssetVersion: "0123456789ab",
+		},
+	}
+	for _, name := range Names[1:] {
+		for _, data := range samples {
+			if err := tmpl.ExecuteTemplate(io.Discard, name, data); err != nil {
+				return nil, fmt.Errorf("%s: %v", where, err)
+			}
+		}
+	}
+	h := sha256.New()
+	for _, name := range AssetNames {
+		h.Write(assets[name])
+	}
+	return &Pages{tmpl: tmpl, assets: assets, version: hex.EncodeToString(h.Sum(nil))[:12]}, nil
+}
+
+// override replaces pages and assets with the files of the same name in dir.
+func override(dir string, tmpl *template.Template, assets map[string][]byte) error {
+	read := func(name string) ([]byte, error) {
+		src, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("template_dir: %v", err)
+		}
+		return src, nil
+	}
+	for _, name := range Names {
+		src, err := read(name)
+		if err != nil || src == nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := tmpl.New(name).Parse(string(src)); err != nil {
+			return fmt.Errorf("template_dir: %s: %v", filepath.Join(dir, name), err)
+		}
+	}
+	for _, name := range AssetNames {
+		src, err := read(name)
+		if err != nil {
+			return err
+		}
+		if src != nil {
+			assets[name] = src
+		}
+	}
+	return nil
+}
+
+// Version changes whenever an asset does.
+func (p *Pages) Version() string { return p.version }
+
+// headers keep the pages from being framed, sniffed, cached, or leaking the
+// next path to other sites, and allow nothing but this site's own
+// stylesheet, script and form targets.
+var headers = map[string]string{
+	"Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+	"X-Content-Type-Options":  "nosniff",
+	"X-Frame-Options":         "DENY",
+	"Referrer-Policy":         "same-origin",
+	"Cache-Control":           "no-store",
+}
+
+// Render writes a page in one piece: a template error becomes an error
+// before anything was sent, never half a page.
+func (p *Pages) Render(w http.ResponseWriter, status int, name string, data Data) error {
+	data.Status = status
+	data.AssetVersion = p.version
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("rendering %s: %v", name, err)
+	}
+	h := w.Header()
+	for k, v := range headers {
+		h.Set(k, v)
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// IsAsset tells whether name is one of the assets the pages load.
+func (p *Pages) IsAsset(name string) bool {
+	_, ok := p.assets[name]
+	return ok
+}
+
+// ServeAsset sends the stylesheet or the show-password script; the caller
+// has checked the method.
+func (p *Pages) ServeAsset(w http.ResponseWriter, r *http.Request, name string) error {
+	body := p.assets[name]
+	h := w.Header()
+	h.Set("Content-Type", assetTypes[name])
+	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err := w.Write(body)
+	return err
+}
