@@ -106,9 +106,21 @@ func TestValidateRejects(t *testing.T) {
 		{"redis URL with http scheme", SessionAuth{Redis: "http://x"}, "redis:// or rediss://"},
 		{"redis URL without a host", SessionAuth{Redis: "redis://"}, "no host"},
 		{"redis URL that does not parse", SessionAuth{Redis: "redis://user:hunter2@[bad"}, "does not parse"},
+		{"redis URL with a database that is no number", SessionAuth{Redis: "redis://localhost:6391/abc"}, "must be a database number, such as /0"},
+		{"redis URL without a scheme", SessionAuth{Redis: "localhost:6391"}, "needs a scheme: redis://localhost:6391"},
+		{"redis URL without a scheme, with a password", SessionAuth{Redis: "user:pw@localhost:6391"}, "needs a scheme: redis://localhost:6391"},
+		{"redis URL with a port out of range", SessionAuth{Redis: "redis://localhost:99999"}, "port must be a number from 1 to 65535"},
+		{"redis URL with a query", SessionAuth{Redis: "redis://localhost:6379/0?db=1"}, "takes no query"},
+		{"no realm", SessionAuth{Realm: "-"}, "realm"},
+		{"realm with a slash", SessionAuth{Realm: "../x"}, "realm"},
+		{"realm in capitals", SessionAuth{Realm: "Example"}, "realm"},
+		{"realm too long", SessionAuth{Realm: strings.Repeat("a", 65)}, "realm"},
+		{"secure_cookies sometimes", SessionAuth{SecureCookies: "sometimes"}, `secure_cookies must be "auto" or "always"`},
+		{"cookie_name with a __Host- prefix", SessionAuth{CookieName: "__Host-x"}, "leave out the __ prefix"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sa := tc.sa
+			withRealm(&sa)
 			sa.applyDefaults()
 			err := sa.Validate()
 			if err == nil {
@@ -138,9 +150,14 @@ func TestValidateAcceptsDefaultsAndEdges(t *testing.T) {
 		{"remember_me 0", SessionAuth{RememberMe: zero}},
 		{"redis", SessionAuth{Redis: "redis://user:pw@localhost:6379/2"}},
 		{"rediss", SessionAuth{Redis: "rediss://localhost:6380"}},
+		{"redis without a port", SessionAuth{Redis: "redis://redis.internal"}},
+		{"secure_cookies always", SessionAuth{SecureCookies: "always"}},
+		{"realm of 64 characters", SessionAuth{Realm: strings.Repeat("a", 64)}},
+		{"realm with dots, dashes and underscores", SessionAuth{Realm: "a.b-c_d"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sa := tc.sa
+			withRealm(&sa)
 			sa.applyDefaults()
 			if err := sa.Validate(); err != nil {
 				t.Fatalf("Validate() = %v; want nil", err)
@@ -161,7 +178,7 @@ func TestValidateNeverEchoesRedisPassword(t *testing.T) {
 		"redis:hunter2@host",
 	} {
 		t.Run(raw, func(t *testing.T) {
-			sa := SessionAuth{Redis: raw}
+			sa := SessionAuth{Realm: "test", Redis: raw}
 			sa.applyDefaults()
 			err := sa.Validate()
 			if err == nil {
@@ -171,5 +188,16 @@ func TestValidateNeverEchoesRedisPassword(t *testing.T) {
 				t.Fatalf("Validate() error echoes the password: %q", err)
 			}
 		})
+	}
+}
+
+// withRealm gives a handler under test a realm unless the case is about
+// realms ("-" stands for none).
+func withRealm(sa *SessionAuth) {
+	switch sa.Realm {
+	case "":
+		sa.Realm = "test"
+	case "-":
+		sa.Realm = ""
 	}
 }

@@ -509,9 +509,7 @@ func TestCrossOriginPostsAreRefused(t *testing.T) {
 // Tampered and forged cookies
 
 func atkOtherSecretCodecs() []securecookie.Codec {
-	sa := &SessionAuth{}
-	sa.applyDefaults()
-	return sa.codecs([][]byte{[]byte("another-secret-another-secret-another-secret")})
+	return codecsFor("another-secret-another-secret-another-secret")
 }
 
 // atkFlip changes one character in the middle of a cookie value.

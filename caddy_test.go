@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/gorilla/securecookie"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/testredis"
 )
 
@@ -29,6 +30,7 @@ var (
 )
 
 const (
+	testRealm    = "localhost-9080" // what the test site's address makes
 	baseURL      = "http://localhost:9080"
 	testPassword = "correct horse battery"
 	testSecret   = "0123456789abcdef0123456789abcdef-test-secret"
@@ -50,7 +52,6 @@ func runTests(m *testing.M) int {
 	// scratch, never to the developer's own.
 	os.Setenv("XDG_DATA_HOME", filepath.Join(scratch, "data"))
 	os.Setenv("XDG_CONFIG_HOME", filepath.Join(scratch, "config"))
-	revokeAgainAfter = 50 * time.Millisecond // the CLI's second pass, quick in tests
 	siteDir = filepath.Join(scratch, "site")
 	for name, body := range map[string]string{
 		"index.html":           "public home",
@@ -300,9 +301,14 @@ func signID(t *testing.T, id string) string {
 }
 
 func testCodecs() []securecookie.Codec {
-	sa := &SessionAuth{}
-	sa.applyDefaults()
-	return sa.codecs([][]byte{[]byte(testSecret)})
+	return codecsFor(testSecret)
+}
+
+// codecsFor signs session cookies as a handler with the default lifetimes
+// and secret does.
+func codecsFor(secret string) []securecookie.Codec {
+	maxAge := int((defaultRememberMe + time.Hour).Seconds())
+	return []securecookie.Codec{session.NewIDCodec([]byte(secret), maxAge)}
 }
 
 // wantGranted asserts that a protected path was served.

@@ -126,11 +126,11 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	}
 	username, err := users.Normalize(args[1])
 	if err != nil {
-		return caddy.ExitCodeFailedStartup, errors.New(users.Explain(err))
+		return caddy.ExitCodeFailedStartup, said{users.Explain(err), err}
 	}
 	notFound := func(err error) error {
 		if errors.Is(err, users.ErrNotFound) {
-			return fmt.Errorf("there is no user %s in realm %s (%s)", username, sa.Realm, b.where)
+			return said{fmt.Sprintf("there is no user %s in realm %s (%s)", username, sa.Realm, b.where), err}
 		}
 		return err
 	}
@@ -143,7 +143,7 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 		}
 		err = b.users.Create(ctx, users.Account{Username: username, Hash: hash, Created: time.Now()})
 		if errors.Is(err, users.ErrTaken) {
-			return caddy.ExitCodeFailedStartup, fmt.Errorf("there is a user %s in realm %s already", username, sa.Realm)
+			return caddy.ExitCodeFailedStartup, said{fmt.Sprintf("there is a user %s in realm %s already", username, sa.Realm), err}
 		}
 		if err != nil {
 			return caddy.ExitCodeFailedStartup, err
@@ -188,6 +188,15 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	fmt.Printf("%s.\n", done)
 	return caddy.ExitCodeSuccess, nil
 }
+
+// said is an error worded for the operator that still wraps its cause.
+type said struct {
+	msg string
+	err error
+}
+
+func (s said) Error() string { return s.msg }
+func (s said) Unwrap() error { return s.err }
 
 func plural(n int) string {
 	if n == 1 {
@@ -383,7 +392,7 @@ func (sa *SessionAuth) readNewPassword() ([]byte, error) {
 		return nil, err
 	}
 	if err := (users.Policy{MinLength: sa.MinPasswordLength}).Check(password); err != nil {
-		return nil, errors.New(users.Explain(err))
+		return nil, said{users.Explain(err), err}
 	}
 	return users.Hash(password, sa.BcryptCost)
 }

@@ -24,17 +24,18 @@ import (
 const (
 	cliPassword      = "first password 1"
 	cliOtherPassword = "second password 2"
+	cliRealm         = "localhost-9080" // what http://localhost:9080 makes
 )
 
-// cliBackend is one accounts backend for the command: the session_auth
+// cliStore is one accounts backend for the command: the session_auth
 // options that name it, and a store that reads it independently.
-type cliBackend struct {
+type cliStore struct {
 	name  string
 	setup func(t *testing.T) (options string, store users.Store)
 }
 
-func cliBackends() []cliBackend {
-	return []cliBackend{
+func cliStores() []cliStore {
+	return []cliStore{
 		{"files", func(t *testing.T) (string, users.Store) {
 			dir := t.TempDir()
 			usersFile := filepath.Join(dir, "users.json")
@@ -47,7 +48,7 @@ func cliBackends() []cliBackend {
 			}
 			pool := testRedis.Pool(0)
 			t.Cleanup(func() { pool.Close() })
-			return "redis " + testRedis.URL(0), users.NewRedisStore(pool, redisKeyPrefix)
+			return "redis " + testRedis.URL(0), users.NewRedisStore(pool, keyPrefix(cliRealm))
 		}},
 	}
 }
@@ -55,7 +56,7 @@ func cliBackends() []cliBackend {
 // forEachCLIBackend runs a command test once per backend, with a Caddyfile
 // whose one session_auth handler uses it at bcrypt cost 10.
 func forEachCLIBackend(t *testing.T, test func(t *testing.T, config string, store users.Store)) {
-	for _, b := range cliBackends() {
+	for _, b := range cliStores() {
 		t.Run(b.name, func(t *testing.T) {
 			options, store := b.setup(t)
 			config := writeCLICaddyfile(t, "Caddyfile", fmt.Sprintf(`http://localhost:9080 {
@@ -87,7 +88,8 @@ func runCLI(t *testing.T, stdin string, args ...string) (string, int, error) {
 	fs := pflag.NewFlagSet("session-auth", pflag.ContinueOnError)
 	fs.StringP("config", "c", "", "")
 	fs.StringP("adapter", "a", "", "")
-	fs.Int("handler", 0, "")
+	fs.String("realm", "", "")
+	fs.BoolP("verbose", "v", false, "")
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parsing %q: %v", args, err)
 	}
@@ -202,10 +204,10 @@ func TestSessionAuthCommandAddRefusesTakenName(t *testing.T) {
 func TestSessionAuthCommandAddEnforcesPasswordPolicy(t *testing.T) {
 	forEachCLIBackend(t, func(t *testing.T, config string, store users.Store) {
 		for _, tc := range []struct{ name, password, want string }{
-			{"too short", "short\n", "too short"},
-			{"empty", "\n", "too short"},
-			{"no input", "", "too short"},
-			{"over 72 bytes", strings.Repeat("x", 73) + "\n", "too long"},
+			{"too short", "short\n", "Use at least 8 characters"},
+			{"empty", "\n", "Use at least 8 characters"},
+			{"no input", "", "Use at least 8 characters"},
+			{"over 72 bytes", strings.Repeat("x", 73) + "\n", "Use at most 72 bytes"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				wantCLIFailure(t, tc.password, tc.want, "--config", config, "add", "alice")
@@ -229,7 +231,7 @@ func TestSessionAuthCommandUsesConfiguredMinPasswordLength(t *testing.T) {
 	}
 }
 `, usersFile, filepath.Join(dir, "s")))
-	wantCLIFailure(t, "only 19 characters\n", "at least 20", "--config", config, "add", "alice")
+	wantCLIFailure(t, "only 19 characters\n", "Use at least 20 characters", "--config", config, "add", "alice")
 	mustRunCLI(t, "twenty characters!!!\n", "--config", config, "add", "alice")
 	if !users.Verify(getAccount(t, users.NewFileStore(usersFile), "alice").Hash, "twenty characters!!!") {
 		t.Fatal("the account does not verify its password")
@@ -272,7 +274,7 @@ func TestSessionAuthCommandPasswordOfMissingUserFails(t *testing.T) {
 func TestSessionAuthCommandPasswordEnforcesPolicy(t *testing.T) {
 	forEachCLIBackend(t, func(t *testing.T, config string, store users.Store) {
 		mustRunCLI(t, cliPassword+"\n", "--config", config, "add", "alice")
-		wantCLIFailure(t, "short\n", "too short", "--config", config, "password", "alice")
+		wantCLIFailure(t, "short\n", "Use at least 8 characters", "--config", config, "password", "alice")
 		if !users.Verify(getAccount(t, store, "alice").Hash, cliPassword) {
 			t.Fatal("a refused new password changed the account")
 		}
@@ -345,24 +347,22 @@ func TestSessionAuthCommandNormalisesUsernames(t *testing.T) {
 		if _, err := store.Get(context.Background(), "alice"); !errors.Is(err, users.ErrNotFound) {
 			t.Fatalf("remove aLiCe left alice: Get = %v", err)
 		}
-		wantCLIFailure(t, cliPassword+"\n", "usernames are", "--config", config, "add", "bad name")
+		wantCLIFailure(t, cliPassword+"\n", "Usernames are", "--config", config, "add", "bad name")
 	})
 }
 
-func TestSessionAuthCommandHandlerOutOfRangeFails(t *testing.T) {
+func TestSessionAuthCommandUnknownRealmFails(t *testing.T) {
 	forEachCLIBackend(t, func(t *testing.T, config string, store users.Store) {
-		for _, n := range []string{"1", "-1"} {
-			wantCLIFailure(t, cliPassword+"\n", "1 session_auth handler(s)", "--config", config, "--handler", n, "add", "alice")
-		}
+		wantCLIFailure(t, cliPassword+"\n", `no realm "elsewhere"; its realms: localhost-9080`, "--config", config, "--realm", "elsewhere", "add", "alice")
 		if _, err := store.Get(context.Background(), "alice"); !errors.Is(err, users.ErrNotFound) {
-			t.Fatalf("a failed --handler created the account: Get = %v", err)
+			t.Fatalf("a failed --realm created the account: Get = %v", err)
 		}
 	})
 }
 
 func TestSessionAuthCommandWithoutHandlerInConfigFails(t *testing.T) {
 	config := writeCLICaddyfile(t, "Caddyfile", "http://localhost:9080 {\n\tfile_server\n}\n")
-	wantCLIFailure(t, "", "0 session_auth handler(s)", "--config", config, "list")
+	wantCLIFailure(t, "", "the config has no session_auth handler", "--config", config, "list")
 }
 
 func TestSessionAuthCommandUnknownActionFails(t *testing.T) {
@@ -393,44 +393,29 @@ func TestSessionAuthCommandAdapterFlag(t *testing.T) {
 	}
 }
 
-// TestSessionAuthCommandHandlerPicksTheSameHandlerEveryTime: with two sites
-// on different ports the adapted JSON has two servers, and --handler must
-// name one of them reliably, or accounts land in whichever users file a
-// run happens to pick.
-func TestSessionAuthCommandHandlerPicksTheSameHandlerEveryTime(t *testing.T) {
+// TestSessionAuthCommandRealmPicksTheSite: two sites have two realms; the
+// command refuses to guess between them, and --realm names one.
+func TestSessionAuthCommandRealmPicksTheSite(t *testing.T) {
 	dir := t.TempDir()
 	first, second := filepath.Join(dir, "first.json"), filepath.Join(dir, "second.json")
 	config := writeCLICaddyfile(t, "Caddyfile", fmt.Sprintf(`http://localhost:9081 {
 	session_auth {
 		users_file %s
+		bcrypt_cost 10
 	}
 }
 
 http://localhost:9082 {
 	session_auth {
 		users_file %s
+		bcrypt_cost 10
 	}
 }
 `, first, second))
-	for _, n := range []int{0, 1} {
-		seen := map[string]int{}
-		for range 40 {
-			sa, err := handlerFromConfig(config, "", n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			seen[sa.UsersFile]++
-		}
-		if len(seen) != 1 {
-			t.Errorf("--handler %d picked different handlers across 40 runs: %v", n, seen)
-		}
-	}
-	a, errA := handlerFromConfig(config, "", 0)
-	b, errB := handlerFromConfig(config, "", 1)
-	if errA != nil || errB != nil {
-		t.Fatal(errA, errB)
-	}
-	if a.UsersFile == b.UsersFile {
-		t.Errorf("--handler 0 and --handler 1 both picked %s", a.UsersFile)
+	wantCLIFailure(t, cliPassword+"\n", "several realms (localhost-9081, localhost-9082); pick one with --realm", "--config", config, "add", "alice")
+	mustRunCLI(t, cliPassword+"\n", "--config", config, "--realm", "localhost-9082", "add", "alice")
+	getAccount(t, users.NewFileStore(second), "alice")
+	if _, err := users.NewFileStore(first).Get(context.Background(), "alice"); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("--realm localhost-9082 also wrote the other realm: %v", err)
 	}
 }

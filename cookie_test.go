@@ -69,8 +69,8 @@ https://localhost:9443 {
 			t.Fatalf("no form token at %s", path)
 		}
 		for _, ck := range resp.Cookies() {
-			if ck.Name == defaultCookieName+"_csrf" && (!ck.Secure || !ck.HttpOnly) {
-				t.Fatalf("the form-token cookie over HTTPS must be Secure and HttpOnly: %+v", ck)
+			if strings.HasSuffix(ck.Name, "_csrf") && (ck.Name != "__Host-"+defaultCookieName+"_csrf" || !ck.Secure || !ck.HttpOnly || ck.Path != "/") {
+				t.Fatalf("the form-token cookie over HTTPS must be __Host-, Secure, HttpOnly, Path=/: %+v", ck)
 			}
 		}
 		return html.UnescapeString(m[1])
@@ -88,8 +88,8 @@ https://localhost:9443 {
 	if resp.StatusCode != http.StatusSeeOther || len(cookies) != 1 {
 		t.Fatalf("register over HTTPS: %d, %d cookies", resp.StatusCode, len(cookies))
 	}
-	if ck := cookies[0]; !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
-		t.Fatalf("cookie over HTTPS must be Secure, HttpOnly, SameSite=Lax, Path=/: %+v", ck)
+	if ck := cookies[0]; ck.Name != "__Host-"+defaultCookieName || !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
+		t.Fatalf("cookie over HTTPS must be __Host-, Secure, HttpOnly, SameSite=Lax, Path=/: %+v", ck)
 	}
 	// Logout expires it with the same attributes, or the browser keeps it.
 	logoutForm := url.Values{formTokenField: {token("/auth/logout")}}
@@ -99,7 +99,7 @@ https://localhost:9443 {
 	req.Header.Set("Origin", "https://localhost:9443")
 	req.AddCookie(cookies[0])
 	for _, ck := range jar.Cookies(req.URL) {
-		if ck.Name != defaultCookieName {
+		if ck.Name != cookies[0].Name {
 			req.AddCookie(ck)
 		}
 	}
@@ -109,7 +109,7 @@ https://localhost:9443 {
 	}
 	resp.Body.Close()
 	expired := resp.Cookies()
-	if len(expired) != 1 || expired[0].MaxAge >= 0 || !expired[0].Secure || expired[0].Path != "/" || expired[0].Name != defaultCookieName || !expired[0].HttpOnly {
+	if len(expired) != 1 || expired[0].MaxAge >= 0 || !expired[0].Secure || expired[0].Path != "/" || expired[0].Name != "__Host-"+defaultCookieName || !expired[0].HttpOnly {
 		t.Fatalf("logout must expire the cookie with the same name, path and attributes: %+v", expired)
 	}
 }

@@ -153,8 +153,8 @@ type SessionAuth struct {
 	scope     string // keeps this realm's counters apart in a shared memory store
 	policy    users.Policy
 	crossOrig *http.CrossOriginProtection
-	keyed     lazyKeyed // form tokens and device cookies, once the keys can be had
-	release   []func()  // what Provision acquired, for Cleanup
+	keyed     *lazyKeyed // form tokens and device cookies, once the keys can be had
+	release   []func()   // what Provision acquired, for Cleanup
 	logger    *zap.Logger
 }
 
@@ -236,7 +236,7 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 		Now:        now,
 	}, store, sa.users, sa.keys)
 	sa.release = append(sa.release, sa.sessions.Close)
-	sa.keyed.keys = sa.keys
+	sa.keyed = &lazyKeyed{keys: sa.keys}
 	go sa.describeRealm()
 	return nil
 }

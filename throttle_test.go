@@ -1,7 +1,6 @@
 package sessionauth
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"os"
@@ -222,38 +221,4 @@ func inlineScript(body string) bool {
 		}
 	}
 	return regexp.MustCompile(`(?i)\son[a-z]+=`).MatchString(body) || strings.Contains(strings.ToLower(body), "javascript:")
-}
-
-func TestBcryptAdmissionTurnsAwayWhatItCannotQueue(t *testing.T) {
-	a := newAdmission(1, 1, time.Second)
-	release, ok := a.enter(context.Background())
-	if !ok {
-		t.Fatal("the first computation must run")
-	}
-	queued := make(chan bool)
-	go func() {
-		r, ok := a.enter(context.Background())
-		if ok {
-			r()
-		}
-		queued <- ok
-	}()
-	time.Sleep(50 * time.Millisecond) // let it take the one queue place
-	start := time.Now()
-	if _, ok := a.enter(context.Background()); ok {
-		t.Fatal("with the slot busy and the queue full, entry must be refused")
-	}
-	if waited := time.Since(start); waited > 100*time.Millisecond {
-		t.Fatalf("a full queue must refuse at once, not after %v", waited)
-	}
-	release()
-	if !<-queued {
-		t.Fatal("the queued computation must run once the slot is free")
-	}
-	b := newAdmission(1, 1, 50*time.Millisecond)
-	hold, _ := b.enter(context.Background())
-	defer hold()
-	if _, ok := b.enter(context.Background()); ok {
-		t.Fatal("a wait longer than the bound must be refused")
-	}
 }

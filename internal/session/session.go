@@ -129,7 +129,9 @@ func (m *Manager) read(ctx context.Context, name, value string, now time.Time) (
 		return Session{}, nil
 	}
 	if m.expired(rec, now) {
-		return Session{}, nil // the store drops it when its time runs out
+		// Ended for good: a clock set back must not revive it.
+		_, err := m.store.End(ctx, id)
+		return Session{}, err
 	}
 	acct, err := m.accounts.Get(ctx, rec.User)
 	if errors.Is(err, users.ErrNotFound) {
