@@ -17,19 +17,23 @@ const defaultMaxKeys = 100_000
 // counters that must outlive a restart or be shared.
 //
 // Memory stays bounded two ways. Each record carries the expiry Redis would
-// give it, and records sit in a heap by expiry, so every Hit drops the expired
+// give it, and records sit in heaps by expiry, so every Hit drops the expired
 // ones in O(log n) each: no periodic scan, no goroutine to stop. And past
 // maxKeys live records (a flood of distinct usernames or IPs within one
-// record's life), a new key evicts the record nearest its expiry, the one
-// that would be forgotten soonest anyway. Eviction can forget a count or a
-// lock, so the cap is a memory guard, not a rule: filling it takes that many
-// distinct keys within a record's life, which the per-IP rule makes a
-// distributed attack; refusing new keys instead would lock everyone out.
+// record's life), a new key evicts a record: a plain counter if there is
+// one, the one nearest its expiry; a lock, or a lock level kept after the
+// lock, only when nothing else is left. So a flood of distinct names
+// costs other keys their counts, not a victim's lock and its doubling.
+// The cap is a memory guard, not a rule: refusing new keys instead would
+// lock everyone out. Once it is all locks, a new key's count lasts only
+// until the next new key; that takes maxKeys locks alive at once, which
+// the per-IP rule makes a distributed attack.
 type MemoryStore struct {
-	mu       sync.Mutex
-	records  map[string]*memRecord
-	byExpiry expiryHeap
-	maxKeys  int
+	mu      sync.Mutex
+	records map[string]*memRecord
+	plain   expiryHeap // records that hold no lock and no lock level
+	locked  expiryHeap // the others, evicted only when plain is empty
+	maxKeys int
 }
 
 // NewMemoryStore returns an empty store.
@@ -80,12 +84,18 @@ func (r *record) hit(now int64, p params) int64 {
 	return r.until
 }
 
+// holdsLock tells whether eviction should spare r: it is blocked, or was
+// (until stays set until the next hit after the block), or it remembers
+// a lock level that doubles the next lock.
+func (r *record) holdsLock() bool { return r.until != 0 || r.level != 0 }
+
 // memRecord is a record with its place in the store.
 type memRecord struct {
 	record
 	key    string
 	expiry int64 // unix ms at which Redis would have deleted it
-	index  int   // in byExpiry
+	locked bool  // in MemoryStore.locked, else in MemoryStore.plain
+	index  int   // in that heap
 }
 
 // Blocked tells until when key is blocked at now.
@@ -113,15 +123,21 @@ func (s *MemoryStore) Hit(_ context.Context, key string, rule Rule, now time.Tim
 	r := s.records[key]
 	if r == nil {
 		for len(s.records) >= s.maxKeys {
-			s.remove(s.byExpiry[0])
+			s.evictOne()
 		}
 		r = &memRecord{key: key}
 		s.records[key] = r
-		heap.Push(&s.byExpiry, r)
+		heap.Push(&s.plain, r)
 	}
 	until := r.hit(ms, p)
 	r.expiry = ms + p.ttl(ms, until)
-	heap.Fix(&s.byExpiry, r.index)
+	if r.holdsLock() != r.locked {
+		heap.Remove(s.heapOf(r), r.index)
+		r.locked = !r.locked
+		heap.Push(s.heapOf(r), r)
+	} else {
+		heap.Fix(s.heapOf(r), r.index)
+	}
 	return fromMillis(until), nil
 }
 
@@ -137,13 +153,32 @@ func (s *MemoryStore) Reset(_ context.Context, key string) error {
 
 // dropExpired removes the records whose expiry has passed at now.
 func (s *MemoryStore) dropExpired(now int64) {
-	for len(s.byExpiry) > 0 && s.byExpiry[0].expiry <= now {
-		s.remove(s.byExpiry[0])
+	for _, h := range []*expiryHeap{&s.plain, &s.locked} {
+		for len(*h) > 0 && (*h)[0].expiry <= now {
+			s.remove((*h)[0])
+		}
 	}
 }
 
+// evictOne makes room for a new key: the plain counter nearest its
+// expiry, or, when there is none, the lock nearest its expiry.
+func (s *MemoryStore) evictOne() {
+	if len(s.plain) > 0 {
+		s.remove(s.plain[0])
+		return
+	}
+	s.remove(s.locked[0])
+}
+
+func (s *MemoryStore) heapOf(r *memRecord) *expiryHeap {
+	if r.locked {
+		return &s.locked
+	}
+	return &s.plain
+}
+
 func (s *MemoryStore) remove(r *memRecord) {
-	heap.Remove(&s.byExpiry, r.index)
+	heap.Remove(s.heapOf(r), r.index)
 	delete(s.records, r.key)
 }
 

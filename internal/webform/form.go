@@ -23,7 +23,15 @@ func (p *Problem) Error() string { return p.Message }
 // Parse reads a urlencoded body of bounded size whose keys and values are
 // all UTF-8 and appear once each. It never reads the URL's query: a form
 // field cannot be smuggled in through a link.
+//
+// A body announced larger than MaxBytes is refused before any of it is
+// read, as nginx's client_max_body_size does: reading would hold the
+// connection open for a body that is refused anyway. One sent without a
+// length (chunked) is cut off once it passes MaxBytes.
 func Parse(w http.ResponseWriter, r *http.Request) *Problem {
+	if r.ContentLength > MaxBytes {
+		return &Problem{http.StatusRequestEntityTooLarge, "The form was too large."}
+	}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "application/x-www-form-urlencoded" {
 		return &Problem{http.StatusUnsupportedMediaType, "The form was not sent as a web form."}
