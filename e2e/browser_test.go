@@ -1,4 +1,4 @@
-package sessionauth
+package e2e
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 )
 
 // The browser tests drive Debian's Chromium (or $CHROMIUM) through the
-// DevTools protocol against the same in-process Caddy as the other tests.
+// DevTools protocol against the in-process Caddy of harness_test.go.
 // Like the rest of the suite they fail, never skip, when a part is missing:
 // scripts/test installs Chromium and axe-core.
 
@@ -233,37 +233,6 @@ func clip(s string) string {
 		return s[:200] + "…"
 	}
 	return s
-}
-
-// restartCaddy tears the handler down and builds it again: a config
-// without session_auth replaces the site, so every handler instance is
-// cleaned up and its Redis pool or file store released; then the site's
-// config comes back, as after a restart. Only what the backend stored
-// survives.
-func restartCaddy(t *testing.T, directive, options string) {
-	t.Helper()
-	bareSite(t)
-	if r := newClient(t).get("/members/x"); strings.Contains(r.body, "SECRET") || r.status != 503 {
-		t.Fatalf("the stand-in config must serve nothing protected: %d %q", r.status, r.body)
-	}
-	site(t, directive, options)
-}
-
-// bareSite loads a config without the plugin on the test ports.
-func bareSite(t *testing.T) {
-	t.Helper()
-	loadCaddyfile(t, `{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-	skip_install_trust
-}
-
-http://localhost:9080 {
-	respond "restarting" 503
-}
-`)
 }
 
 // TestBrowserFlow walks a real browser through the life of an account:
@@ -526,13 +495,14 @@ func TestPagesPassAxe(t *testing.T) {
 }
 
 // TestScreenshots renders the login and registration pages (and the
-// latter with an error), light and dark, on a desktop and a phone, and checks that nothing is wider than
-// the screen. With SCREENSHOTS=1 it writes the pictures to
-// docs/screenshots for the README; otherwise to a temporary folder.
+// latter with an error), light and dark, on a desktop and a phone, and
+// checks that nothing is wider than the screen. With SCREENSHOTS=1 it
+// writes the pictures to the repository's docs/screenshots for the README;
+// otherwise to a temporary folder.
 func TestScreenshots(t *testing.T) {
 	dir := t.TempDir()
 	if os.Getenv("SCREENSHOTS") != "" {
-		dir = filepath.Join("docs", "screenshots")
+		dir = filepath.Join("..", "docs", "screenshots")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -580,7 +550,7 @@ func TestScreenshots(t *testing.T) {
 	}
 
 	// The example theme, for the README's section on your own pages.
-	theme, err := filepath.Abs(filepath.Join("examples", "theme"))
+	theme, err := filepath.Abs(filepath.Join("..", "examples", "theme"))
 	if err != nil {
 		t.Fatal(err)
 	}
