@@ -37,15 +37,16 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	if s.LoggedIn() {
 		repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 		repl.Set("http.auth.user.id", s.UserValue())
-		h := w.Header()
 		// The page may greet this user: no shared cache may keep it, and
 		// protected content must not stay in the browser after logout.
+		// (Canonical keys, set directly: this runs on every request.)
+		h := w.Header()
 		if protected {
-			h.Set("Cache-Control", "private, no-store")
+			h["Cache-Control"] = []string{"private, no-store"}
 		} else {
-			h.Set("Cache-Control", "private")
+			h["Cache-Control"] = []string{"private"}
 		}
-		h.Add("Vary", "Cookie")
+		h["Vary"] = append(h["Vary"], "Cookie")
 	}
 	if !protected {
 		return next.ServeHTTP(w, r)
@@ -61,12 +62,18 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 // "/auth/../members/x" is judged as "/members/x"; route is the part after
 // PathPrefix.
 func (sa *SessionAuth) authRoute(p string) (string, bool) {
+	// Cleaning only drops segments, so a path whose cleaned form starts with
+	// the prefix holds the prefix's first segment as it is: most requests
+	// are decided here without cleaning.
+	if !strings.Contains(p, sa.prefixHead) {
+		return "", false
+	}
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p
 	}
-	p = path.Clean(p) // allocates nothing for a path that is clean already
-	if p == sa.PathPrefix || strings.HasPrefix(p, sa.PathPrefix+"/") {
-		return strings.TrimPrefix(p, sa.PathPrefix), true
+	p = path.Clean(p)
+	if rest, ok := strings.CutPrefix(p, sa.PathPrefix); ok && (rest == "" || rest[0] == '/') {
+		return rest, true
 	}
 	return "", false
 }
@@ -163,8 +170,12 @@ func (sa *SessionAuth) secure(r *http.Request) bool {
 	if r.TLS != nil || sa.SecureCookies == "always" {
 		return true
 	}
+	proto := r.Header["X-Forwarded-Proto"] // canonical key: no parsing on every request
+	if len(proto) == 0 || !strings.EqualFold(proto[0], "https") {
+		return false
+	}
 	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
-	return trusted && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	return trusted
 }
 
 func (sa *SessionAuth) debug(msg string, err error) {

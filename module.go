@@ -144,18 +144,19 @@ type SessionAuth struct {
 	// own heading.
 	Title string `json:"title,omitempty"`
 
-	protect   caddyhttp.MatcherSets
-	pages     *templates.Pages
-	keys      *session.Keyring
-	sessions  *session.Manager
-	users     users.Store
-	throttle  throttle.Store
-	scope     string // keeps this realm's counters apart in a shared memory store
-	policy    users.Policy
-	crossOrig *http.CrossOriginProtection
-	keyed     *lazyKeyed // form tokens and device cookies, once the keys can be had
-	release   []func()   // what Provision acquired, for Cleanup
-	logger    *zap.Logger
+	protect    caddyhttp.MatcherSets
+	prefixHead string // PathPrefix's first segment, with its slash
+	pages      *templates.Pages
+	keys       *session.Keyring
+	sessions   *session.Manager
+	users      users.Store
+	throttle   throttle.Store
+	scope      string // keeps this realm's counters apart in a shared memory store
+	policy     users.Policy
+	crossOrig  *http.CrossOriginProtection
+	keyed      *lazyKeyed // form tokens and device cookies, once the keys can be had
+	release    []func()   // what Provision acquired, for Cleanup
+	logger     *zap.Logger
 }
 
 // RateLimit is a number of events per window of time.
@@ -195,6 +196,8 @@ const (
 func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 	sa.logger = ctx.Logger()
 	sa.applyDefaults()
+	sa.prefixHead, _, _ = strings.Cut(sa.PathPrefix[1:], "/")
+	sa.prefixHead = "/" + sa.prefixHead
 	if sa.Protect != nil {
 		mods, err := ctx.LoadModule(sa, "Protect")
 		if err != nil {

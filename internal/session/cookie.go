@@ -73,9 +73,15 @@ func CookieValue(r *http.Request, name string) string {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimLeft(part, " \t")
+			for part != "" && (part[0] == ' ' || part[0] == '\t') {
+				part = part[1:]
+			}
 			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
-				return strings.TrimRight(part[len(name)+1:], " \t")
+				value := part[len(name)+1:]
+				for value != "" && (value[len(value)-1] == ' ' || value[len(value)-1] == '\t') {
+					value = value[:len(value)-1]
+				}
+				return value
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package session
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,12 +18,18 @@ const MemoryBound = time.Second
 // cookie value that named them: a value seen before has had its signature
 // checked, so a hit skips the signature and the store. A revocation drops
 // every entry of a session or of a user at once.
+//
+// Reads take no lock (a sync.Map, whose keys here are written once and read
+// many times); puts and drops, which are rare, take mu, so that a put can
+// tell whether a drop happened while its read was under way.
 type memory struct {
-	mu     sync.RWMutex
-	values map[string]entry    // cookie value → entry
-	ids    map[string][]string // session id → cookie values
-	users  map[string][]string // username → cookie values
-	gen    uint64              // moved by every drop and clear
+	values sync.Map // cookie value → *entry
+
+	mu    sync.Mutex
+	ids   map[string][]string // session id → cookie values
+	users map[string][]string // username → cookie values
+	count int                 // entries in values
+	gen   atomic.Uint64       // moved by every drop and clear
 }
 
 type entry struct {
@@ -37,7 +44,7 @@ type entry struct {
 const memoryMax = 100_000
 
 func newMemory() *memory {
-	return &memory{values: map[string]entry{}, ids: map[string][]string{}, users: map[string][]string{}}
+	return &memory{ids: map[string][]string{}, users: map[string][]string{}}
 }
 
 // epoch and clock give monotonic time in nanoseconds, so that a wall clock
@@ -46,23 +53,22 @@ var epoch = time.Now()
 
 func clock() int64 { return int64(time.Since(epoch)) }
 
-// get returns the entry for a cookie value if it is still fresh.
-func (m *memory) get(value string) (entry, bool) {
-	m.mu.RLock()
-	e, ok := m.values[value]
-	m.mu.RUnlock()
-	if !ok || clock() >= e.until {
-		return entry{}, false
+// get returns the entry for a cookie value if it is still fresh at at
+// (see clock).
+func (m *memory) get(value string, at int64) (*entry, bool) {
+	v, ok := m.values.Load(value)
+	if !ok {
+		return nil, false
+	}
+	e := v.(*entry)
+	if at >= e.until {
+		return nil, false
 	}
 	return e, true
 }
 
 // generation is read before a store read begins, and handed to put.
-func (m *memory) generation() uint64 {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.gen
-}
+func (m *memory) generation() uint64 { return m.gen.Load() }
 
 // put remembers what a read that began at started (see clock) found,
 // unless something was dropped since the read began (gen moved): that drop
@@ -71,33 +77,21 @@ func (m *memory) put(value string, e entry, gen uint64, started int64) {
 	e.until = started + int64(MemoryBound)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.gen != gen {
+	if m.gen.Load() != gen {
 		return
 	}
-	if len(m.values) >= memoryMax {
-		m.sweep()
-		if len(m.values) >= memoryMax {
-			return
+	if _, known := m.values.Load(value); !known {
+		if m.count >= memoryMax {
+			m.sweep()
+			if m.count >= memoryMax {
+				return
+			}
 		}
-	}
-	if _, known := m.values[value]; !known {
 		m.ids[e.id] = append(m.ids[e.id], value)
 		m.users[e.rec.User] = append(m.users[e.rec.User], value)
+		m.count++
 	}
-	m.values[value] = e
-}
-
-// update replaces the record of a session this Manager just wrote back,
-// keeping each entry's deadline.
-func (m *memory) update(id string, rec Record) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, value := range m.ids[id] {
-		if e, ok := m.values[value]; ok {
-			e.rec = rec
-			m.values[value] = e
-		}
-	}
+	m.values.Store(value, &e)
 }
 
 // dropSession forgets a session, and makes every read in flight unfit to keep.
@@ -105,10 +99,17 @@ func (m *memory) dropSession(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, value := range m.ids[id] {
-		delete(m.values, value)
+		m.forget(value)
 	}
 	delete(m.ids, id)
-	m.gen++
+	m.gen.Add(1)
+}
+
+// forget removes one value's entry; the caller holds mu.
+func (m *memory) forget(value string) {
+	if _, ok := m.values.LoadAndDelete(value); ok {
+		m.count--
+	}
 }
 
 // dropUser forgets every session of user, and makes every read in flight
@@ -117,37 +118,40 @@ func (m *memory) dropUser(user string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, value := range m.users[user] {
-		if e, ok := m.values[value]; ok {
-			delete(m.ids, e.id)
-			delete(m.values, value)
+		if v, ok := m.values.Load(value); ok {
+			delete(m.ids, v.(*entry).id)
+			m.forget(value)
 		}
 	}
 	delete(m.users, user)
-	m.gen++
+	m.gen.Add(1)
 }
 
 func (m *memory) clear() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	clear(m.values)
+	m.values.Clear()
 	clear(m.ids)
 	clear(m.users)
-	m.gen++
+	m.count = 0
+	m.gen.Add(1)
 }
 
-// sweep drops expired entries and the index rows left without one.
+// sweep drops expired entries and the index rows left without one; the
+// caller holds mu.
 func (m *memory) sweep() {
 	now := clock()
-	for value, e := range m.values {
-		if now >= e.until {
-			delete(m.values, value)
+	m.values.Range(func(value, e any) bool {
+		if now >= e.(*entry).until {
+			m.forget(value.(string))
 		}
-	}
+		return true
+	})
 	for _, index := range []map[string][]string{m.ids, m.users} {
 		for key, values := range index {
 			kept := values[:0]
 			for _, v := range values {
-				if _, ok := m.values[v]; ok {
+				if _, ok := m.values.Load(v); ok {
 					kept = append(kept, v)
 				}
 			}

@@ -36,7 +36,8 @@ type Config struct {
 	// after login; RememberMe is the lifetime of a session whose user asked
 	// to be remembered (0: nobody is), which has no idle limit.
 	Idle, Lifetime, RememberMe time.Duration
-	// Now is the clock every deadline is measured against.
+	// Now is the clock every deadline is measured against (tests move it);
+	// memory keeps real time whatever it says.
 	Now func() time.Time
 }
 
@@ -106,7 +107,7 @@ func (m *Manager) Current(r *http.Request) (Session, error) {
 		return Session{}, nil
 	}
 	now := m.cfg.Now()
-	if e, ok := m.mem.get(value); ok && m.store.trusted() && !m.expired(e.rec, now) && !m.refreshDue(e.rec, now) {
+	if e, ok := m.mem.get(value, clock()); ok && m.store.trusted() && !m.expired(e.rec, now) && !m.refreshDue(e.rec, now) {
 		return Session{ID: e.id, Record: e.rec, user: e.user}, nil
 	}
 	return m.read(r.Context(), name, value, now)
