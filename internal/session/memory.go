@@ -1,6 +1,7 @@
 package session
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -105,10 +106,24 @@ func (m *memory) dropSession(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, value := range m.ids[id] {
-		delete(m.values, value)
+		if e, ok := m.values[value]; ok {
+			// The user's row goes too, or every logout would leave one
+			// behind for good.
+			m.unindexUser(e.rec.User, value)
+			delete(m.values, value)
+		}
 	}
 	delete(m.ids, id)
 	m.gen++
+}
+
+func (m *memory) unindexUser(user, value string) {
+	values := slices.DeleteFunc(m.users[user], func(v string) bool { return v == value })
+	if len(values) == 0 {
+		delete(m.users, user)
+	} else {
+		m.users[user] = values
+	}
 }
 
 // dropUser forgets every session of user, and makes every read in flight
