@@ -228,6 +228,19 @@ func wantNoSession(t *testing.T, m *Manager, cookie *http.Cookie, why string) {
 	}
 }
 
+// remember has m read the session behind cookie until it is in memory,
+// which only a drop or a lost subscription racing the read can delay: tests
+// that prove something about memory must first have it there.
+func remember(t *testing.T, m *Manager, cookie *http.Cookie, user string) Session {
+	t.Helper()
+	var s Session
+	waitFor(t, "the session to go into memory", func() bool {
+		s = wantUser(t, m, cookie, user)
+		return inMemory(m, cookie)
+	})
+	return s
+}
+
 // inMemory tells whether m remembers the cookie value at all, fresh or
 // not: how tests check that memory was filled, without timing.
 func inMemory(m *Manager, cookie *http.Cookie) bool {
