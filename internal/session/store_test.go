@@ -349,8 +349,17 @@ func TestFileErrorsNeverNameTheSessionFile(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(s.path(id), "in the way"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// A session file that cannot even be opened: a link to itself.
+	loop := mustCreate(t, s, rec)
+	if err := os.Remove(s.path(loop)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(s.path(loop), s.path(loop)); err != nil {
+		t.Fatal(err)
+	}
 	checks := map[string]error{}
 	_, checks["Load"] = s.Load(ctx, id)
+	_, checks["Load of an unopenable file"] = s.Load(ctx, loop)
 	checks["Refresh"] = s.Refresh(ctx, id, rec, time.Hour)
 	_, checks["End"] = s.End(ctx, id)
 	_, checks["EndUser"] = s.EndUser(ctx, "alice")
