@@ -20,8 +20,11 @@ func TestPolicyRefusesCommonPasswords(t *testing.T) {
 			t.Errorf("Check(%q) = %v, want ErrPasswordCommon", pw, err)
 			continue
 		}
-		if msg := err.Error(); !strings.Contains(msg, "too common") || !strings.Contains(msg, "choose another") {
-			t.Errorf("Check(%q) message %q does not explain the refusal", pw, msg)
+		if msg := err.Error(); !strings.Contains(msg, "too common") {
+			t.Errorf("Check(%q) error %q does not say what rule refused it", pw, msg)
+		}
+		if sentence := Explain(err); !strings.Contains(sentence, "Choose another") {
+			t.Errorf("Check(%q) is explained as %q, which does not say what to do", pw, sentence)
 		}
 	}
 }

@@ -102,11 +102,12 @@ func TestFileStoreSeesWritesFromAnotherInstance(t *testing.T) {
 	if a, err := server.Get(ctx, "alice"); err != nil || string(a.Hash) != "hash-1" {
 		t.Fatalf("server Get after CLI Create = %q, %v", a.Hash, err)
 	}
-	if err := cli.SetHash(ctx, "alice", []byte("hash-2")); err != nil {
+	before, _ := server.Get(ctx, "alice")
+	if err := SetPassword(ctx, cli, "alice", []byte("hash-2")); err != nil {
 		t.Fatal(err)
 	}
-	if a, err := server.Get(ctx, "alice"); err != nil || string(a.Hash) != "hash-2" {
-		t.Fatalf("server Get after CLI SetHash = %q, %v", a.Hash, err)
+	if a, err := server.Get(ctx, "alice"); err != nil || string(a.Hash) != "hash-2" || a.Stamp == before.Stamp {
+		t.Fatalf("server Get after CLI SetPassword = %q (stamp %q, before %q), %v", a.Hash, a.Stamp, before.Stamp, err)
 	}
 }
 

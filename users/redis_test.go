@@ -98,7 +98,8 @@ func TestRedisStoreDownIsNotNotFound(t *testing.T) {
 	checks := map[string]error{}
 	_, checks["Get"] = s.Get(ctx, "alice")
 	checks["Create"] = s.Create(ctx, Account{Username: "bob", Hash: []byte(secret)})
-	checks["SetHash"] = s.SetHash(ctx, "alice", []byte(secret))
+	checks["Update"] = s.Update(ctx, "alice", func(a *Account) error { return nil })
+	checks["SetPassword"] = SetPassword(ctx, s, "alice", []byte(secret))
 	checks["Delete"] = s.Delete(ctx, "alice")
 	_, checks["List"] = s.List(ctx)
 	for op, err := range checks {

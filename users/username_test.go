@@ -74,7 +74,7 @@ func TestNormalizeRefusesBadUsernames(t *testing.T) {
 
 func TestNormalizeErrorIsShowable(t *testing.T) {
 	_, err := Normalize("no spaces")
-	if err == nil || !strings.Contains(err.Error(), "1 to 64 characters") {
-		t.Fatalf("error %v does not explain the rules", err)
+	if err == nil || !strings.Contains(Explain(err), "1 to 64 characters") {
+		t.Fatalf("error %v is explained as %q, which does not give the rules", err, Explain(err))
 	}
 }

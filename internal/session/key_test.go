@@ -213,3 +213,41 @@ func TestRedisKeyWithRedisDownIsAnError(t *testing.T) {
 		t.Fatalf("RedisKey with Redis down = %x, %v; want an error", k, err)
 	}
 }
+
+// TestRedisKeysResumeWhenRedisReturns: Caddy starts with Redis down; the
+// key cannot be had (requests get 503), and once Redis answers, it is
+// fetched without a reload, and kept.
+func TestRedisKeysResumeWhenRedisReturns(t *testing.T) {
+	srv := ownRedis(t)
+	pool := newPool(t, srv)
+	srv.Stop()
+	k := RedisKeys(pool, "test:cookie_key")
+	if keys, err := k.Keys(); err == nil || keys != nil {
+		t.Fatalf("Keys with Redis down = %x, %v; want an error", keys, err)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	var keys [][]byte
+	waitFor(t, "the key after Redis came back", func() bool {
+		var err error
+		keys, err = k.Keys()
+		return err == nil
+	})
+	if len(keys) != 1 || len(keys[0]) != keyBytes {
+		t.Fatalf("Keys = %d keys; want the one generated key", len(keys))
+	}
+	srv.Stop()
+	again, err := k.Keys()
+	if err != nil || !bytes.Equal(again[0], keys[0]) {
+		t.Fatalf("Keys after a fetch, with Redis down again = %v; want the kept key", err)
+	}
+}
+
+func TestFixedKeysAreTheConfiguredOnesInOrder(t *testing.T) {
+	want := [][]byte{[]byte("newest"), []byte("older")}
+	got, err := FixedKeys(want).Keys()
+	if err != nil || len(got) != 2 || !bytes.Equal(got[0], want[0]) || !bytes.Equal(got[1], want[1]) {
+		t.Fatalf("Keys = %q, %v; want %q", got, err, want)
+	}
+}

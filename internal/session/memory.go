@@ -1,6 +1,7 @@
 package session
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,7 +100,12 @@ func (m *memory) dropSession(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, value := range m.ids[id] {
-		m.forget(value)
+		if v, ok := m.values.Load(value); ok {
+			// The user's row goes too, or every logout would leave one
+			// behind for good.
+			m.unindexUser(v.(*entry).rec.User, value)
+			m.forget(value)
+		}
 	}
 	delete(m.ids, id)
 	m.gen.Add(1)
@@ -109,6 +115,15 @@ func (m *memory) dropSession(id string) {
 func (m *memory) forget(value string) {
 	if _, ok := m.values.LoadAndDelete(value); ok {
 		m.count--
+	}
+}
+
+func (m *memory) unindexUser(user, value string) {
+	values := slices.DeleteFunc(m.users[user], func(v string) bool { return v == value })
+	if len(values) == 0 {
+		delete(m.users, user)
+	} else {
+		m.users[user] = values
 	}
 }
 

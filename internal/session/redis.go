@@ -194,8 +194,7 @@ func (s *Redis) announce(ctx context.Context, conn redis.Conn, kind, key string)
 		if wait <= 0 {
 			return nil
 		}
-		// BLPOP takes its timeout in seconds, as a decimal.
-		reply, err := redis.DoContext(conn, ctx, "BLPOP", ack, strconv.FormatFloat(wait.Seconds(), 'f', 3, 64))
+		reply, err := redis.DoContext(conn, ctx, "BLPOP", ack, blpopTimeout(wait))
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
@@ -204,6 +203,14 @@ func (s *Redis) announce(ctx context.Context, conn redis.Conn, kind, key string)
 		}
 	}
 	return nil
+}
+
+// blpopTimeout is wait as BLPOP's timeout, seconds as a decimal, rounded
+// up to a millisecond: BLPOP reads 0 as "block for ever", and a wait of
+// under half a millisecond would otherwise be written as 0.000.
+func blpopTimeout(wait time.Duration) string {
+	ms := max((wait+time.Millisecond-1)/time.Millisecond, 1)
+	return strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64)
 }
 
 func (s *Redis) hub() *hub {

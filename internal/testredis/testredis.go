@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"testing"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
@@ -22,6 +23,26 @@ type Server struct {
 	dir        string
 	port       int
 	persistent bool
+}
+
+// Main runs a package's tests with a private redis-server in *srv, which
+// it stops afterwards, and exits with the tests' result. Without
+// redis-server the tests fail, never skip. Use it as the whole TestMain:
+//
+//	func TestMain(m *testing.M) { testredis.Main(m, &testServer) }
+func Main(m *testing.M, srv **Server) {
+	os.Exit(run(m, srv))
+}
+
+func run(m *testing.M, srv **Server) int {
+	s, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: these tests need a real redis-server:", err)
+		return 1
+	}
+	defer s.Close()
+	*srv = s
+	return m.Run()
 }
 
 // Start launches redis-server on a free port and waits until it answers.

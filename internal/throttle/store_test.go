@@ -3,7 +3,6 @@ package throttle
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,20 +16,7 @@ import (
 // the tests fail, never skip.
 var testServer *testredis.Server
 
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	var err error
-	testServer, err = testredis.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the throttle tests need a real redis-server:", err)
-		return 1
-	}
-	defer testServer.Close()
-	return m.Run()
-}
+func TestMain(m *testing.M) { testredis.Main(m, &testServer) }
 
 // base is the fake clock's zero; tests add durations to it.
 var base = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)

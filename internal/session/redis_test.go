@@ -1,0 +1,244 @@
+package session
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/testredis"
+)
+
+// subscriber is a bare subscription to a realm's channel, as another
+// instance's Listener would hold, that confirms only when the test says.
+type subscriber struct {
+	messages chan string
+}
+
+func subscribe(t *testing.T, srv *testredis.Server, channel string) *subscriber {
+	t.Helper()
+	conn, err := srv.Dial(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	psc := redis.PubSubConn{Conn: conn}
+	if err := psc.Subscribe(channel); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := psc.Receive().(redis.Subscription); !ok || v.Count != 1 {
+		t.Fatalf("subscribing: %v", v)
+	}
+	s := &subscriber{messages: make(chan string, 100)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			switch v := psc.Receive().(type) {
+			case redis.Message:
+				s.messages <- string(v.Data)
+			case error:
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		psc.Close()
+		<-done
+	})
+	return s
+}
+
+// next is the next announcement, within a bound that only turns a hang
+// into a failure. It runs in goroutines, so it reports with Error.
+func (s *subscriber) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case msg := <-s.messages:
+		return msg
+	case <-time.After(30 * time.Second):
+		t.Error("no announcement within 30s")
+		return ""
+	}
+}
+
+// confirm does what a Listener does after dropping what msg names.
+func confirm(t *testing.T, pool *redis.Pool, msg string) {
+	t.Helper()
+	_, _, ack, ok := parseAnnouncement(msg)
+	if !ok {
+		t.Errorf("announcement %q is malformed", msg)
+		return
+	}
+	c := pool.Get()
+	defer c.Close()
+	if _, err := c.Do("RPUSH", ack, 1); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestRedisEndOfADeadSessionAnnouncesNothing: a dead cookie sent again and
+// again must cost one DEL and wake no instance. Announcements arrive in
+// order, so if ending the dead ids had published anything, it would come
+// before the live session's announcement.
+func TestRedisEndOfADeadSessionAnnouncesNothing(t *testing.T) {
+	prefix := uniquePrefix()
+	pool := newPool(t, testRedis)
+	s := NewRedis(pool, prefix, nil)
+	sub := subscribe(t, testRedis, Channel(prefix))
+	ctx := context.Background()
+
+	ended := mustCreate(t, s, testRecord("alice"))
+	go func() { confirm(t, pool, sub.next(t)) }()
+	if ok, err := s.End(ctx, ended); !ok || err != nil {
+		t.Fatalf("End of a live session = %v, %v", ok, err)
+	}
+	for _, dead := range []string{ended, NewID(), "forged", ""} {
+		if ok, err := s.End(ctx, dead); ok || err != nil {
+			t.Fatalf("End(%q) = %v, %v; want false, nil", dead, ok, err)
+		}
+	}
+	live := mustCreate(t, s, testRecord("bob"))
+	done := make(chan string, 1)
+	go func() {
+		msg := sub.next(t)
+		confirm(t, pool, msg)
+		done <- msg
+	}()
+	if ok, err := s.End(ctx, live); !ok || err != nil {
+		t.Fatalf("End of a live session = %v, %v", ok, err)
+	}
+	if msg := <-done; !strings.HasPrefix(msg, "s "+live+" ") {
+		t.Fatalf("after ending dead ids the first announcement is %q; want the live session's", msg)
+	}
+}
+
+func pttl(t *testing.T, pool *redis.Pool, key string) time.Duration {
+	t.Helper()
+	c := pool.Get()
+	defer c.Close()
+	ms, err := redis.Int64(c.Do("PTTL", key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// TestRedisRecordsExpireWithTheirSession: the TTL set on Create and on
+// every Refresh is what cleans Redis up; a key without one would live for
+// ever.
+func TestRedisRecordsExpireWithTheirSession(t *testing.T) {
+	prefix := uniquePrefix()
+	pool := newPool(t, testRedis)
+	s := NewRedis(pool, prefix, nil)
+	rec := testRecord("alice")
+	id, err := s.Create(context.Background(), rec, 90*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := prefix + "session:" + id
+	if got := pttl(t, pool, key); got <= 0 || got > 90*time.Second {
+		t.Fatalf("PTTL after Create(90s) = %v; want at most 90s", got)
+	}
+	if err := s.Refresh(context.Background(), id, rec, 3*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := pttl(t, pool, key); got <= 90*time.Second || got > 3*time.Hour {
+		t.Fatalf("PTTL after Refresh(3h) = %v; want more than before, at most 3h", got)
+	}
+}
+
+// TestRedisStoresOneShortRecord: one key per session, holding the record
+// line and nothing else (rule 3: never the hash or the account).
+func TestRedisStoresOneShortRecord(t *testing.T) {
+	prefix := uniquePrefix()
+	pool := newPool(t, testRedis)
+	s := NewRedis(pool, prefix, nil)
+	rec := testRecord("alice")
+	id := mustCreate(t, s, rec)
+	c := pool.Get()
+	defer c.Close()
+	keys, err := redis.Strings(c.Do("KEYS", prefix+"*"))
+	if err != nil || len(keys) != 1 || keys[0] != prefix+"session:"+id {
+		t.Fatalf("keys = %q, %v; want only %ssession:<id>", keys, err, prefix)
+	}
+	data, err := redis.String(c.Do("GET", keys[0]))
+	if err != nil || data != string(encodeRecord(nil, rec)) {
+		t.Fatalf("stored %q, %v; want the record line", data, err)
+	}
+}
+
+func TestRedisRefusesAnOversizeRecord(t *testing.T) {
+	s := NewRedis(newPool(t, testRedis), uniquePrefix(), nil)
+	if _, err := s.Create(context.Background(), testRecord(strings.Repeat("x", maxRecordBytes)), time.Hour); err == nil {
+		t.Fatal("Create stored a record over maxRecordBytes")
+	}
+}
+
+// TestEndWaitsForEveryConfirmation: End returns only after each subscriber
+// that Redis delivered the announcement to has confirmed it.
+func TestEndWaitsForEveryConfirmation(t *testing.T) {
+	prefix := uniquePrefix()
+	pool := newPool(t, testRedis)
+	s := NewRedis(pool, prefix, nil)
+	subs := []*subscriber{subscribe(t, testRedis, Channel(prefix)), subscribe(t, testRedis, Channel(prefix))}
+	id := mustCreate(t, s, testRecord("alice"))
+	var confirmed atomic.Int32
+	for i, sub := range subs {
+		go func() {
+			msg := sub.next(t)
+			time.Sleep(time.Duration(50+100*i) * time.Millisecond) // a slow instance
+			confirmed.Add(1)
+			confirm(t, pool, msg)
+		}()
+	}
+	if ok, err := s.End(context.Background(), id); !ok || err != nil {
+		t.Fatalf("End = %v, %v", ok, err)
+	}
+	if n := confirmed.Load(); n != 2 {
+		t.Fatalf("End returned after %d of 2 confirmations", n)
+	}
+}
+
+// TestEndWaitsOutMemoryBoundForASilentSubscriber: an instance that was
+// delivered the announcement but never confirms (hung, or its confirmation
+// lost) holds the publisher back for MemoryBound, after which everything
+// that instance read before the announcement has aged out of its memory.
+// Then End returns, without an error: the session is ended.
+func TestEndWaitsOutMemoryBoundForASilentSubscriber(t *testing.T) {
+	prefix := uniquePrefix()
+	pool := newPool(t, testRedis)
+	s := NewRedis(pool, prefix, nil)
+	subscribe(t, testRedis, Channel(prefix))
+	id := mustCreate(t, s, testRecord("alice"))
+	start := time.Now()
+	ok, err := s.End(context.Background(), id)
+	if !ok || err != nil {
+		t.Fatalf("End = %v, %v; want true, nil", ok, err)
+	}
+	if waited := time.Since(start); waited < MemoryBound-time.Millisecond {
+		t.Fatalf("End returned after %v; a silent subscriber must hold it back MemoryBound (%v)", waited, MemoryBound)
+	}
+	wantGone(t, s, id)
+}
+
+// TestAnnouncementWaitNeverBecomesForever: BLPOP reads a timeout of 0 as
+// "block for ever", so a wait of a fraction of a millisecond, left when a
+// confirmation arrives just before the deadline, must not be rounded down
+// to 0, which would hang the logout on a subscriber that never confirms.
+func TestAnnouncementWaitNeverBecomesForever(t *testing.T) {
+	for _, wait := range []time.Duration{time.Nanosecond, 400 * time.Microsecond, 999 * time.Microsecond, time.Millisecond, 1500 * time.Microsecond, 999_999 * time.Microsecond, MemoryBound} {
+		got := blpopTimeout(wait)
+		secs, err := strconv.ParseFloat(got, 64)
+		if err != nil || secs <= 0 {
+			t.Errorf("blpopTimeout(%v) = %q, which BLPOP reads as for ever", wait, got)
+			continue
+		}
+		if secs < wait.Seconds() || secs > wait.Seconds()+0.001 {
+			t.Errorf("blpopTimeout(%v) = %q; want the wait rounded up to a millisecond", wait, got)
+		}
+	}
+}
