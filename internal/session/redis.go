@@ -178,10 +178,15 @@ func (s *Redis) UserChanged(ctx context.Context, user string) error {
 
 // announce publishes "<kind> <key> <ack list>" and waits until every
 // subscriber that Redis delivered it to has confirmed, or MemoryBound has
-// passed. Either way, when it returns no instance serves what it names
-// from memory: each has dropped it, or (its confirmation lost, or Redis
-// slow to deliver) every entry it read before the announcement has aged
-// out, since entries live MemoryBound from the start of their read.
+// passed. Either way, when it returns, no instance that was subscribed when
+// it was published serves what it names from memory: each has dropped it,
+// or (its confirmation lost, or Redis slow to deliver) every entry it read
+// before the announcement has aged out, since entries live MemoryBound from
+// the start of their read. The one case outside that is an instance whose
+// subscription Redis had just dropped (a restart, a cut connection), which
+// Redis does not count: it serves what it remembers until it notices the
+// break (at once when the connection closes; its memory is emptied then),
+// and never anything read more than MemoryBound earlier.
 func (s *Redis) announce(ctx context.Context, conn redis.Conn, kind, key string) error {
 	deadline := time.Now().Add(MemoryBound)
 	ack := s.acks + NewID()[:26]
