@@ -1,0 +1,197 @@
+package main
+
+// set is the standing set of mutants: at least one per numbered security
+// rule of DESIGN.md, and one per guarantee the session layer makes. Each
+// names the tests meant to catch it; the run fails if they do not.
+var set = []mutant{
+	// Rule 1: ids from crypto/rand, at least 256 bits, signed; the cookie
+	// HttpOnly, SameSite=Lax, Path=/, Secure over HTTPS.
+	{
+		name: "id-128-bits", rule: "1", file: "internal/session/store.go",
+		find: "securecookie.GenerateRandomKey(32)", repl: "securecookie.GenerateRandomKey(16)",
+		pkg: "./internal/session", tests: "TestNewIDIs256BitsOfBase32",
+	},
+	{
+		name: "cookie-not-httponly", rule: "1", file: "internal/session/session.go",
+		find: "HttpOnly: true,", repl: "HttpOnly: false,",
+		pkg: ".", tests: "TestSessionCookieAttributes|TestCookieIsSecureOverHTTPS",
+	},
+	{
+		name: "cookie-not-secure-over-https", rule: "1", file: "internal/session/session.go",
+		find: "Secure:   m.cfg.Secure(r),", repl: "Secure:   false,",
+		pkg: ".", tests: "TestCookieIsSecureOverHTTPS",
+	},
+	{
+		name: "cookie-signature-unchecked", rule: "1", file: "internal/session/session.go",
+		find: "if securecookie.DecodeMulti(name, value, &id, codecs...) != nil {\n\t\treturn \"\", nil\n\t}",
+		repl: "if securecookie.DecodeMulti(name, value, &id, codecs...) != nil {\n\t\tid = value\n\t}",
+		pkg: ".", tests: "TestTamperedCookiesAreDenied|TestPlantedDeadIDIsNeverReusedAtLogin",
+	},
+
+	// Rule 2: a new id at every login; logout deletes on the server.
+	{
+		name: "login-keeps-old-session", rule: "2", file: "internal/session/session.go",
+		find: "if _, err := m.endCookie(r.Context(), name, CookieValue(r, name)); err != nil {",
+		repl: "if _, err := m.endCookie(r.Context(), name, \"\"); err != nil {",
+		pkg: ".", tests: "TestLoginIssuesNewIDAndRetiresOldOne",
+	},
+	{
+		name: "logout-only-expires-cookie", rule: "2", file: "internal/session/session.go",
+		find: "\tm.store.hub().dropSession(id)\n\treturn m.store.End(ctx, id)",
+		repl: "\treturn true, nil",
+		pkg: ".", tests: "TestLogoutKillsCopiedCookie",
+	},
+
+	// Rule 3: the session holds the user and times, never the hash.
+	{
+		name: "session-stores-the-hash", rule: "3", file: "internal/session/session.go",
+		find: "\t\tStamp:    acct.Stamp,\n\t\tCreated:  now,",
+		repl: "\t\tStamp:    acct.Stamp + string(acct.Hash),\n\t\tCreated:  now,",
+		pkg: ".", tests: "TestRegisterLoginAccessLogout",
+	},
+
+	// Rule 4: idle and absolute expiry enforced on the server.
+	{
+		name: "no-idle-expiry", rule: "4", file: "internal/session/session.go",
+		find: "return !at.Before(rec.Expires) || !rec.Remember && at.Sub(rec.Seen) >= m.cfg.Idle",
+		repl: "return !at.Before(rec.Expires)",
+		pkg: ".", tests: "TestIdleTimeoutSlidesAndThenEndsSession",
+	},
+	{
+		name: "no-absolute-expiry", rule: "4", file: "internal/session/session.go",
+		find: "return !at.Before(rec.Expires) || !rec.Remember && at.Sub(rec.Seen) >= m.cfg.Idle",
+		repl: "return !rec.Remember && at.Sub(rec.Seen) >= m.cfg.Idle",
+		pkg: ".", tests: "TestLifetimeEndsEvenAnActiveSession|TestRememberMeLengthensLifetime",
+	},
+	{
+		name: "memory-hit-skips-expiry", rule: "4", file: "internal/session/session.go",
+		find: "ok && m.store.trusted() && !m.expired(e.rec, now) && !m.refreshDue(e.rec, now)",
+		repl: "ok && m.store.trusted()",
+		pkg: "./internal/session", tests: "TestIdleAndAbsoluteExpiry",
+	},
+
+	// Rule 5: one generic failure; every failure costs one bcrypt.
+	{
+		name: "unknown-user-skips-bcrypt", rule: "5", file: "login.go",
+		find: "\tverify(users.DummyHash(sa.BcryptCost), password)\n", repl: "",
+		pkg: ".", tests: "TestEveryFailedLoginCostsOneBcryptAtTheConfiguredCost",
+	},
+	{
+		name: "invalid-name-skips-bcrypt", rule: "5", file: "login.go",
+		find: "\tif validName {\n\t\tacct, err := sa.users.Get(ctx, username)",
+		repl: "\tif !validName {\n\t\treturn users.Account{}, false, nil\n\t}\n\t{\n\t\tacct, err := sa.users.Get(ctx, username)",
+		pkg: ".", tests: "TestEveryFailedLoginCostsOneBcryptAtTheConfiguredCost",
+	},
+	{
+		name: "locked-account-says-so", rule: "5", file: "login.go",
+		find: "\tform.Error = loginFailed\n",
+		repl: "\tform.Error = loginFailed\n\tif !count {\n\t\tform.Error = \"This account is locked.\"\n\t}\n",
+		pkg: ".", tests: "TestPasswordGuessingLocksTheAccountWithoutSayingSo|TestLoginFailuresAreIndistinguishable",
+	},
+
+	// Rule 6: at least 8 characters, at most 72 bytes, never truncated.
+	{
+		name: "long-password-truncated", rule: "6", file: "users/password.go",
+		find: "\tif len(password) > MaxPasswordBytes {\n\t\treturn false\n\t}\n", repl: "",
+		pkg: ".", tests: "TestPasswordRulesAtRegistrationAndLogin",
+	},
+	{
+		name: "short-password-accepted", rule: "6", file: "users/password.go",
+		find: "return max(p.MinLength, DefaultMinPasswordLength)", repl: "return 1",
+		pkg: ".", tests: "TestPasswordRulesAtRegistrationAndLogin",
+	},
+
+	// Rule 7: next is followed only when it is a same-site path.
+	{
+		name: "next-not-checked", rule: "7", file: "login.go",
+		find: "Next:     webform.SafeNext(r.PostForm.Get(\"next\")),", repl: "Next:     r.PostForm.Get(\"next\"),",
+		pkg: ".", tests: "TestOpenRedirectPayloadsGoHome",
+	},
+
+	// Rule 8: state-changing posts refuse other origins.
+	{
+		name: "cross-origin-allowed", rule: "8", file: "forms.go",
+		find: "if err := sa.crossOrig.Check(r); err != nil {", repl: "if err := error(nil); err != nil {",
+		pkg: ".", tests: "TestCrossOriginPostsAreRefused",
+	},
+	{
+		name: "form-token-unchecked", rule: "8", file: "forms.go",
+		find: "if err := sa.checkFormToken(r, name); err != nil {", repl: "if err := error(nil); err != nil {",
+		pkg: ".", tests: "TestFormsRefuseMissingForeignAndExpiredTokens",
+	},
+
+	// Rule 9: bodies bounded, malformed ones 4xx.
+	{
+		name: "body-unbounded", rule: "9", file: "internal/webform/form.go",
+		find: "r.Body = http.MaxBytesReader(w, r.Body, MaxBytes)", repl: "",
+		pkg: ".", tests: "TestMalformedBodiesGet4xxAndChangeNothing",
+	},
+
+	// Rule 10: client IPs from Caddy's client_ip, never X-Forwarded-For.
+	{
+		name: "client-ip-from-header", rule: "10", file: "handler.go",
+		find: "func clientIP(r *http.Request) string {",
+		repl: "func clientIP(r *http.Request) string {\n\tif f := r.Header.Get(\"X-Forwarded-For\"); f != \"\" {\n\t\treturn f\n\t}",
+		pkg: ".", tests: "TestForgedForwardedForDoesNotEscapeTheClientLimit|TestClientIPIgnoresForwardedHeaders",
+	},
+
+	// Rule 12: an unreachable backend never serves protected content.
+	{
+		name: "backend-down-serves-content", rule: "12", file: "handler.go",
+		find: "\t\treturn sa.backendDown(w, r)\n", repl: "\t\treturn next.ServeHTTP(w, r)\n",
+		pkg: ".", tests: "TestRedisDownMidRunRefusesProtectedContentAndRecovers|TestCaddyStartsWithRedisDownAndServesOnceItIsUp",
+	},
+
+	// Rule 13: no secret in logs or pages.
+	{
+		name: "password-logged", rule: "13", file: "login.go",
+		find: "sa.logger.Info(\"login failed\", zap.String(\"username\", username),",
+		repl: "sa.logger.Info(\"login failed\", zap.String(\"username\", username), zap.String(\"password\", r.PostForm.Get(\"password\")),",
+		pkg: ".", tests: "TestSecretsNeverLoggedOrShown",
+	},
+	{
+		name: "session-file-named-in-errors", rule: "13", file: "internal/session/files.go",
+		find: "\tvar pathErr *fs.PathError\n\tif errors.As(err, &pathErr) {",
+		repl: "\tvar pathErr *fs.PathError\n\tif false && errors.As(err, &pathErr) {",
+		pkg: "./internal/session", tests: "TestFileErrorsNeverNameTheSessionFile",
+	},
+
+	// Rule 16: a password change ends every session made before it.
+	{
+		name: "stamp-unchecked-on-use", rule: "16", file: "internal/session/session.go",
+		find: "if acct.Stamp != rec.Stamp {", repl: "if false {",
+		pkg: ".", tests: "TestRemovingAUserOrResettingThePasswordEndsTheirSessions",
+	},
+	{
+		name: "new-password-keeps-stamp", rule: "16", file: "users/users.go",
+		find: "\t\ta.Hash = bytes.Clone(hash)\n\t\ta.Stamp = NewStamp()\n", repl: "\t\ta.Hash = bytes.Clone(hash)\n",
+		pkg: "./internal/session", tests: "TestChangedCredentialsEndTheSession|TestLoginInFlightDuringAPasswordChangeIsEnded",
+	},
+
+	// The session layer's memory: never served while it may be stale.
+	{
+		name: "memory-never-ages", rule: "memory", file: "internal/session/memory.go",
+		find: "\tif at >= e.until {\n\t\treturn nil, false\n\t}\n", repl: "",
+		pkg: "./internal/session", tests: "TestSilentRedisStopsMemoryServing|TestMemoryEntriesLiveMemoryBoundFromTheReadStart",
+	},
+	{
+		name: "memory-served-untrusted", rule: "memory", file: "internal/session/session.go",
+		find: "ok && m.store.trusted() && !m.expired(e.rec, now)", repl: "ok && !m.expired(e.rec, now)",
+		pkg: "./internal/session", tests: "TestSilentRedisStopsMemoryServing|TestKilledSubscriptionEmptiesMemoryUntilResubscribed",
+	},
+	{
+		name: "end-does-not-wait", rule: "memory", file: "internal/session/redis.go",
+		find: "\tfor confirmed := 0; confirmed < n; confirmed++ {", repl: "\tfor confirmed := n; confirmed < n; confirmed++ {",
+		pkg: "./internal/session", tests: "TestEndOnOneInstanceIsFinalOnAnother|TestEndWaitsForEveryConfirmation",
+	},
+	{
+		name: "read-overtaken-by-drop-kept", rule: "memory", file: "internal/session/memory.go",
+		find: "\tif m.gen.Load() != gen {\n\t\treturn\n\t}\n", repl: "",
+		pkg: "./internal/session", tests: "TestMemoryRefusesAReadThatADropOvertook",
+	},
+	{
+		name: "refresh-resurrects", rule: "memory", file: "internal/session/redis.go",
+		find: "encodeRecord(nil, rec), \"XX\", \"PX\"", repl: "encodeRecord(nil, rec), \"PX\"",
+		pkg: ".", tests: "TestRefreshNeverResurrectsLoggedOutSession",
+	},
+}
