@@ -34,6 +34,7 @@ func init() {
 //		min_password_length <int>
 //		template_dir  <path>
 //		title         <site name>
+//		user_header   <name>
 //		account_limit <failures> <window>
 //		account_lockout <first> [<max>]
 //		ip_limit      <failures> <window>
@@ -129,6 +130,8 @@ func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error
 		err = oneString(d, &sa.TemplateDir)
 	case "title":
 		err = oneString(d, &sa.Title)
+	case "user_header":
+		err = oneString(d, &sa.UserHeader)
 	case "account_limit":
 		sa.AccountLimit, err = rateLimit(d)
 	case "ip_limit":

@@ -17,6 +17,11 @@ import (
 // protected requests need a live session, others pass on, with the user's
 // placeholders set when they bring one.
 func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if sa.userHeader != "" {
+		// A client must never speak for the user: its copy goes, on every
+		// request, before anything can pass it on.
+		delete(r.Header, sa.userHeader)
+	}
 	if route, ok := sa.authRoute(r.URL.Path); ok {
 		return sa.serveAuthPage(w, r, route)
 	}
@@ -37,6 +42,9 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	if s.LoggedIn() {
 		repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 		repl.Set("http.auth.user.id", s.UserValue())
+		if sa.userHeader != "" {
+			r.Header[sa.userHeader] = []string{s.User}
+		}
 		// The page may greet this user: no shared cache may keep it, and
 		// protected content must not stay in the browser after logout.
 		// (Canonical keys, set directly: this runs on every request.)

@@ -144,8 +144,16 @@ type SessionAuth struct {
 	// own heading.
 	Title string `json:"title,omitempty"`
 
+	// UserHeader names a request header set to the logged-in username for
+	// the handlers after this one (an app behind reverse_proxy). Whatever a
+	// client sends in it is removed from every request this handler sees,
+	// logged in or not, protected or not, so the app can trust it.
+	// Default: none.
+	UserHeader string `json:"user_header,omitempty"`
+
 	protect    caddyhttp.MatcherSets
 	prefixHead string // PathPrefix's first segment, with its slash
+	userHeader string // UserHeader in canonical form, for direct map access
 	pages      *templates.Pages
 	keys       *session.Keyring
 	sessions   *session.Manager
@@ -198,6 +206,7 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 	sa.applyDefaults()
 	sa.prefixHead, _, _ = strings.Cut(sa.PathPrefix[1:], "/")
 	sa.prefixHead = "/" + sa.prefixHead
+	sa.userHeader = http.CanonicalHeaderKey(sa.UserHeader)
 	if sa.Protect != nil {
 		mods, err := ctx.LoadModule(sa, "Protect")
 		if err != nil {
@@ -307,7 +316,10 @@ func (sa *SessionAuth) Validate() error {
 	if !strings.HasPrefix(sa.PathPrefix, "/") || strings.HasSuffix(sa.PathPrefix, "/") || strings.ContainsAny(sa.PathPrefix, "?#%\\ ") {
 		return fmt.Errorf("path_prefix must start with / and not end with one: %q", sa.PathPrefix)
 	}
-	if !validCookieName(sa.CookieName) {
+	if sa.UserHeader != "" && !isToken(sa.UserHeader) {
+		return fmt.Errorf("user_header %q is not a valid header name", sa.UserHeader)
+	}
+	if !isToken(sa.CookieName) {
 		return fmt.Errorf("cookie_name %q is not a valid cookie name", sa.CookieName)
 	}
 	if strings.HasPrefix(sa.CookieName, "__") {
@@ -354,16 +366,15 @@ func (sa *SessionAuth) Cleanup() error {
 	return nil
 }
 
-func validCookieName(name string) bool {
-	if name == "" {
-		return false
-	}
+// isToken accepts an HTTP token (RFC 9110), the form of a header field's
+// name and of a cookie's.
+func isToken(name string) bool {
 	for _, c := range name {
 		if c <= ' ' || c >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", c) {
 			return false
 		}
 	}
-	return true
+	return name != ""
 }
 
 // Interface guards

@@ -25,7 +25,7 @@ var set = []mutant{
 		name: "cookie-signature-unchecked", rule: "1", file: "internal/session/session.go",
 		find: "if securecookie.DecodeMulti(name, value, &id, codecs...) != nil {\n\t\treturn \"\", nil\n\t}",
 		repl: "if securecookie.DecodeMulti(name, value, &id, codecs...) != nil {\n\t\tid = value\n\t}",
-		pkg: ".", tests: "TestTamperedCookiesAreDenied|TestPlantedDeadIDIsNeverReusedAtLogin",
+		pkg:  ".", tests: "TestTamperedCookiesAreDenied|TestPlantedDeadIDIsNeverReusedAtLogin",
 	},
 
 	// Rule 2: a new id at every login; logout deletes on the server.
@@ -33,13 +33,13 @@ var set = []mutant{
 		name: "login-keeps-old-session", rule: "2", file: "internal/session/session.go",
 		find: "if _, err := m.endCookie(r.Context(), name, CookieValue(r, name)); err != nil {",
 		repl: "if _, err := m.endCookie(r.Context(), name, \"\"); err != nil {",
-		pkg: ".", tests: "TestLoginIssuesNewIDAndRetiresOldOne",
+		pkg:  ".", tests: "TestLoginIssuesNewIDAndRetiresOldOne",
 	},
 	{
 		name: "logout-only-expires-cookie", rule: "2", file: "internal/session/session.go",
 		find: "\tm.store.hub().dropSession(id)\n\treturn m.store.End(ctx, id)",
 		repl: "\treturn true, nil",
-		pkg: ".", tests: "TestLogoutKillsCopiedCookie",
+		pkg:  ".", tests: "TestLogoutKillsCopiedCookie",
 	},
 
 	// Rule 3: the session holds the user and times, never the hash.
@@ -47,7 +47,7 @@ var set = []mutant{
 		name: "session-stores-the-hash", rule: "3", file: "internal/session/session.go",
 		find: "\t\tStamp:    acct.Stamp,\n\t\tCreated:  now,",
 		repl: "\t\tStamp:    acct.Stamp + string(acct.Hash),\n\t\tCreated:  now,",
-		pkg: ".", tests: "TestRegisterLoginAccessLogout",
+		pkg:  ".", tests: "TestRegisterLoginAccessLogout",
 	},
 
 	// Rule 4: idle and absolute expiry enforced on the server.
@@ -55,19 +55,19 @@ var set = []mutant{
 		name: "no-idle-expiry", rule: "4", file: "internal/session/session.go",
 		find: "return !at.Before(rec.Expires) || !rec.Remember && at.Sub(rec.Seen) >= m.cfg.Idle",
 		repl: "return !at.Before(rec.Expires)",
-		pkg: ".", tests: "TestIdleTimeoutSlidesAndThenEndsSession",
+		pkg:  ".", tests: "TestIdleTimeoutSlidesAndThenEndsSession",
 	},
 	{
 		name: "no-absolute-expiry", rule: "4", file: "internal/session/session.go",
 		find: "return !at.Before(rec.Expires) || !rec.Remember && at.Sub(rec.Seen) >= m.cfg.Idle",
 		repl: "return !rec.Remember && at.Sub(rec.Seen) >= m.cfg.Idle",
-		pkg: ".", tests: "TestLifetimeEndsEvenAnActiveSession|TestRememberMeLengthensLifetime",
+		pkg:  ".", tests: "TestLifetimeEndsEvenAnActiveSession|TestRememberMeLengthensLifetime",
 	},
 	{
 		name: "memory-hit-skips-expiry", rule: "4", file: "internal/session/session.go",
 		find: "ok && m.store.trusted() && !m.expired(e.rec, now) && !m.refreshDue(e.rec, now)",
 		repl: "ok && m.store.trusted()",
-		pkg: "./internal/session", tests: "TestIdleAndAbsoluteExpiry",
+		pkg:  "./internal/session", tests: "TestIdleAndAbsoluteExpiry",
 	},
 
 	// Rule 5: one generic failure; every failure costs one bcrypt.
@@ -80,13 +80,13 @@ var set = []mutant{
 		name: "invalid-name-skips-bcrypt", rule: "5", file: "login.go",
 		find: "\tif validName {\n\t\tacct, err := sa.users.Get(ctx, username)",
 		repl: "\tif !validName {\n\t\treturn users.Account{}, false, nil\n\t}\n\t{\n\t\tacct, err := sa.users.Get(ctx, username)",
-		pkg: ".", tests: "TestEveryFailedLoginCostsOneBcryptAtTheConfiguredCost",
+		pkg:  ".", tests: "TestEveryFailedLoginCostsOneBcryptAtTheConfiguredCost",
 	},
 	{
 		name: "locked-account-says-so", rule: "5", file: "login.go",
 		find: "\tform.Error = loginFailed\n",
 		repl: "\tform.Error = loginFailed\n\tif !count {\n\t\tform.Error = \"This account is locked.\"\n\t}\n",
-		pkg: ".", tests: "TestPasswordGuessingLocksTheAccountWithoutSayingSo|TestLoginFailuresAreIndistinguishable",
+		pkg:  ".", tests: "TestPasswordGuessingLocksTheAccountWithoutSayingSo|TestLoginFailuresAreIndistinguishable",
 	},
 
 	// Rule 6: at least 8 characters, at most 72 bytes, never truncated.
@@ -132,7 +132,14 @@ var set = []mutant{
 		name: "client-ip-from-header", rule: "10", file: "handler.go",
 		find: "func clientIP(r *http.Request) string {",
 		repl: "func clientIP(r *http.Request) string {\n\tif f := r.Header.Get(\"X-Forwarded-For\"); f != \"\" {\n\t\treturn f\n\t}",
-		pkg: ".", tests: "TestForgedForwardedForDoesNotEscapeTheClientLimit|TestClientIPIgnoresForwardedHeaders",
+		pkg:  ".", tests: "TestForgedForwardedForDoesNotEscapeTheClientLimit|TestClientIPIgnoresForwardedHeaders",
+	},
+
+	// Rule 11: client-sent copies of the identity header never pass.
+	{
+		name: "forged-user-header-passes", rule: "11", file: "handler.go",
+		find: "\t\tdelete(r.Header, sa.userHeader)\n", repl: "",
+		pkg: ".", tests: "TestUserHeaderIsSetForTheAppAndNeverForgedByClients",
 	},
 
 	// Rule 12: an unreachable backend never serves protected content.
@@ -147,13 +154,13 @@ var set = []mutant{
 		name: "password-logged", rule: "13", file: "login.go",
 		find: "sa.logger.Info(\"login failed\", zap.String(\"username\", username),",
 		repl: "sa.logger.Info(\"login failed\", zap.String(\"username\", username), zap.String(\"password\", r.PostForm.Get(\"password\")),",
-		pkg: ".", tests: "TestSecretsNeverLoggedOrShown",
+		pkg:  ".", tests: "TestSecretsNeverLoggedOrShown",
 	},
 	{
 		name: "session-file-named-in-errors", rule: "13", file: "internal/session/files.go",
 		find: "\tvar pathErr *fs.PathError\n\tif errors.As(err, &pathErr) {",
 		repl: "\tvar pathErr *fs.PathError\n\tif false && errors.As(err, &pathErr) {",
-		pkg: "./internal/session", tests: "TestFileErrorsNeverNameTheSessionFile",
+		pkg:  "./internal/session", tests: "TestFileErrorsNeverNameTheSessionFile",
 	},
 
 	// Rule 16: a password change ends every session made before it.
