@@ -124,7 +124,12 @@ var set = []mutant{
 	{
 		name: "body-unbounded", rule: "9", file: "internal/webform/form.go",
 		find: "r.Body = http.MaxBytesReader(w, r.Body, MaxBytes)", repl: "",
-		pkg: ".", tests: "TestMalformedBodiesGet4xxAndChangeNothing",
+		pkg: "./internal/webform", tests: "TestParseRefusesABodyAnnouncedTooLargeWithoutReadingIt",
+	},
+	{
+		name: "announced-oversize-body-read", rule: "9", file: "internal/webform/form.go",
+		find: "if r.ContentLength > MaxBytes {", repl: "if false {",
+		pkg: ".", tests: "TestMalformedBodiesGet4xxAndChangeNothing|TestOversize",
 	},
 
 	// Rule 10: client IPs from Caddy's client_ip, never X-Forwarded-For.
@@ -166,7 +171,7 @@ var set = []mutant{
 	// Rule 16: a password change ends every session made before it.
 	{
 		name: "stamp-unchecked-on-use", rule: "16", file: "internal/session/session.go",
-		find: "if acct.Stamp != rec.Stamp {", repl: "if false {",
+		find: "if acct.Stamp != rec.Stamp {", repl: "if acct.Stamp != acct.Stamp {",
 		pkg: ".", tests: "TestRemovingAUserOrResettingThePasswordEndsTheirSessions",
 	},
 	{
@@ -199,6 +204,6 @@ var set = []mutant{
 	{
 		name: "refresh-resurrects", rule: "memory", file: "internal/session/redis.go",
 		find: "encodeRecord(nil, rec), \"XX\", \"PX\"", repl: "encodeRecord(nil, rec), \"PX\"",
-		pkg: ".", tests: "TestRefreshNeverResurrectsLoggedOutSession",
+		pkg: "./internal/session", tests: "TestRefreshNeverResurrectsEndedSession|TestRefreshRacingEndNeverResurrects",
 	},
 }
