@@ -16,14 +16,11 @@ import (
 // RedisStore keeps each account as one Redis string, the JSON of Account,
 // under prefix+"user:"+username. One key per account lets every change be a
 // single atomic command, so no reader ever sees half an account.
-type RedisStore struct {
-	pool   *redis.Pool
-	prefix string
-}
+type RedisStore struct{ redisutil.Keyspace }
 
 // NewRedisStore returns a store using pool, with keys under prefix.
 func NewRedisStore(pool *redis.Pool, prefix string) *RedisStore {
-	return &RedisStore{pool: pool, prefix: prefix}
+	return &RedisStore{redisutil.Keyspace{Pool: pool, Prefix: prefix}}
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -45,17 +42,12 @@ return 1
 `)
 
 func (s *RedisStore) key(username string) string {
-	return s.prefix + "user:" + username
-}
-
-// conn takes a connection from the pool; callers must Close it.
-func (s *RedisStore) conn(ctx context.Context) (redis.Conn, error) {
-	return redisutil.Conn(ctx, s.pool)
+	return s.Prefix + "user:" + username
 }
 
 // Get returns the account for username, or ErrNotFound.
 func (s *RedisStore) Get(ctx context.Context, username string) (Account, error) {
-	c, err := s.conn(ctx)
+	c, err := s.Conn(ctx)
 	if err != nil {
 		return Account{}, err
 	}
@@ -99,7 +91,7 @@ func (s *RedisStore) Create(ctx context.Context, a Account) error {
 	if err != nil {
 		return fmt.Errorf("redis: encoding user %q: %w", a.Username, err)
 	}
-	c, err := s.conn(ctx)
+	c, err := s.Conn(ctx)
 	if err != nil {
 		return err
 	}
@@ -118,7 +110,7 @@ func (s *RedisStore) Create(ctx context.Context, a Account) error {
 // compare-and-set against what was read, retried a few times if the
 // account changes in between; ErrNotFound if it is gone.
 func (s *RedisStore) Update(ctx context.Context, username string, change func(*Account) error) error {
-	c, err := s.conn(ctx)
+	c, err := s.Conn(ctx)
 	if err != nil {
 		return err
 	}
@@ -152,7 +144,7 @@ func (s *RedisStore) Update(ctx context.Context, username string, change func(*A
 
 // Delete removes the account; ErrNotFound if there was none.
 func (s *RedisStore) Delete(ctx context.Context, username string) error {
-	c, err := s.conn(ctx)
+	c, err := s.Conn(ctx)
 	if err != nil {
 		return err
 	}
@@ -171,7 +163,7 @@ func (s *RedisStore) Delete(ctx context.Context, username string) error {
 // the keys with SCAN and reads them with MGET; an account deleted during the
 // walk is left out.
 func (s *RedisStore) List(ctx context.Context) ([]Account, error) {
-	c, err := s.conn(ctx)
+	c, err := s.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -66,3 +66,13 @@ func GlobEscape(s string) string {
 	}
 	return b.String()
 }
+
+// Keyspace is what every Redis store of the plugin holds: a pool the caller
+// owns, and the prefix all of the store's keys start with.
+type Keyspace struct {
+	Pool   *redis.Pool
+	Prefix string
+}
+
+// Conn borrows a connection (see Conn); the caller closes it.
+func (k Keyspace) Conn(ctx context.Context) (redis.Conn, error) { return Conn(ctx, k.Pool) }

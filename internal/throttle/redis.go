@@ -7,20 +7,19 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/redisutil"
 )
 
 // RedisStore keeps each key as one Redis hash at prefix+key with the fields
 // count, start, until and level (times in unix ms), so every Caddy instance
 // on the same Redis shares the counters. One hash per key lets a Hit be one
 // script, atomic across instances, and lets the record expire by itself.
-type RedisStore struct {
-	pool   *redis.Pool
-	prefix string
-}
+type RedisStore struct{ redisutil.Keyspace }
 
 // NewRedisStore returns a store using pool, with keys under prefix.
 func NewRedisStore(pool *redis.Pool, prefix string) *RedisStore {
-	return &RedisStore{pool: pool, prefix: prefix}
+	return &RedisStore{redisutil.Keyspace{Pool: pool, Prefix: prefix}}
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -82,23 +81,14 @@ redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl + maxlock))
 return untl
 `)
 
-// conn takes a connection from the pool; callers must Close it.
-func (s *RedisStore) conn(ctx context.Context) (redis.Conn, error) {
-	c, err := s.pool.GetContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("redis: connecting: %w", err)
-	}
-	return c, nil
-}
-
 // Blocked tells until when key is blocked at now.
 func (s *RedisStore) Blocked(ctx context.Context, key string, now time.Time) (time.Time, error) {
-	c, err := s.conn(ctx)
+	c, err := s.Conn(ctx)
 	if err != nil {
 		return time.Time{}, err
 	}
 	defer c.Close()
-	until, err := redis.Int64(redis.DoContext(c, ctx, "HGET", s.prefix+key, "until"))
+	until, err := redis.Int64(redis.DoContext(c, ctx, "HGET", s.Prefix+key, "until"))
 	if errors.Is(err, redis.ErrNil) {
 		return time.Time{}, nil
 	}
@@ -114,12 +104,12 @@ func (s *RedisStore) Hit(ctx context.Context, key string, rule Rule, now time.Ti
 	if err != nil {
 		return time.Time{}, err
 	}
-	c, err := s.conn(ctx)
+	c, err := s.Conn(ctx)
 	if err != nil {
 		return time.Time{}, err
 	}
 	defer c.Close()
-	until, err := redis.Int64(hitScript.DoContext(ctx, c, s.prefix+key,
+	until, err := redis.Int64(hitScript.DoContext(ctx, c, s.Prefix+key,
 		now.UnixMilli(), p.window, p.limit, p.lockout, p.maxLockout))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("redis: counting throttle %q: %w", key, err)
@@ -129,12 +119,12 @@ func (s *RedisStore) Hit(ctx context.Context, key string, rule Rule, now time.Ti
 
 // Reset forgets key entirely.
 func (s *RedisStore) Reset(ctx context.Context, key string) error {
-	c, err := s.conn(ctx)
+	c, err := s.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if _, err := redis.DoContext(c, ctx, "DEL", s.prefix+key); err != nil {
+	if _, err := redis.DoContext(c, ctx, "DEL", s.Prefix+key); err != nil {
 		return fmt.Errorf("redis: resetting throttle %q: %w", key, err)
 	}
 	return nil

@@ -38,7 +38,7 @@ var storeKinds = []storeKind{
 			return NewRedisStore(newTestPool(t), testPrefix)
 		},
 		count: func(t *testing.T, s Store, key string) int64 {
-			c := s.(*RedisStore).pool.Get()
+			c := s.(*RedisStore).Pool.Get()
 			defer c.Close()
 			n, err := redis.Int64(c.Do("HGET", testPrefix+key, "count"))
 			if err != nil {
