@@ -439,8 +439,9 @@ func readPassword(in *os.File) (string, error) {
 
 // serviceDataDirs are the data directories a Caddy service keeps when it
 // runs as the caddy user (as the official packages install it), where
-// XDG_DATA_HOME is not set.
-func serviceDataDirs() []string {
+// XDG_DATA_HOME is not set. A variable only so that tests can point it at
+// folders of their own (cli_root_test.go); nothing else sets it.
+var serviceDataDirs = func() []string {
 	var dirs []string
 	if u, err := user.Lookup("caddy"); err == nil && u.HomeDir != "" {
 		dirs = append(dirs, filepath.Join(u.HomeDir, ".local", "share", "caddy"))

@@ -28,9 +28,14 @@ func (p *Problem) Error() string { return p.Message }
 // read, as nginx's client_max_body_size does: reading would hold the
 // connection open for a body that is refused anyway. One sent without a
 // length (chunked) is cut off once it passes MaxBytes.
+//
+// Either refusal closes the connection after the answer. Otherwise
+// net/http, seeing a request body that Caddy has wrapped (its read idle
+// timeout does), reads up to 256 KB of the unread rest before it sends the
+// answer, so the refusal would wait for the very body it refuses.
 func Parse(w http.ResponseWriter, r *http.Request) *Problem {
 	if r.ContentLength > MaxBytes {
-		return &Problem{http.StatusRequestEntityTooLarge, "The form was too large."}
+		return tooLarge(w)
 	}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "application/x-www-form-urlencoded" {
@@ -40,7 +45,7 @@ func Parse(w http.ResponseWriter, r *http.Request) *Problem {
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return &Problem{http.StatusRequestEntityTooLarge, "The form was too large."}
+			return tooLarge(w)
 		}
 		return &Problem{http.StatusBadRequest, "The form could not be read."}
 	}
@@ -55,4 +60,11 @@ func Parse(w http.ResponseWriter, r *http.Request) *Problem {
 		}
 	}
 	return nil
+}
+
+// tooLarge refuses an oversize body and has the connection closed after
+// the answer, so that nothing more of the body is read (see Parse).
+func tooLarge(w http.ResponseWriter) *Problem {
+	w.Header().Set("Connection", "close")
+	return &Problem{http.StatusRequestEntityTooLarge, "The form was too large."}
 }
