@@ -153,8 +153,8 @@ func TestCommandFailuresArePlainSentences(t *testing.T) {
 		{"name taken", cliPassword + "\n", []string{"add", "erin"}, "There is a user erin in realm " + testRealm + " already.\n"},
 		{"no such user", "", []string{"remove", "nobody"}, "There is no user nobody in realm " + testRealm + " (" + storeOf(lines) + ").\n"},
 		{"no username", "", []string{"remove"}, "Remove needs a username.\n"},
-		{"unknown action", "", []string{"frobnicate", "erin"}, "Unknown action \"frobnicate\": use add, password, remove, unlock or list.\n"},
-		{"unknown realm", "", []string{"list", "--realm", "elsewhere"}, "The config has no realm \"elsewhere\"; its realms: " + testRealm + ".\n"},
+		{"unknown action", "", []string{"frobnicate", "erin"}, "There is no action \"frobnicate\". Use add, password, remove, unlock or list.\n"},
+		{"unknown realm", "", []string{"list", "--realm", "elsewhere"}, "The config has no realm \"elsewhere\". Its realms: " + testRealm + ".\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCaddy(t, tc.stdin, append([]string{"session-auth", "--config", config}, tc.args...)...)
@@ -171,7 +171,7 @@ func TestCommandFailuresArePlainSentences(t *testing.T) {
 	}
 	// A missing config: whatever the cause's wording, one plain line.
 	r := runCaddy(t, "", "session-auth", "list", "--config", filepath.Join(t.TempDir(), "Caddyfile"))
-	if r.code == 0 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "Reading the config: ") || !strings.HasSuffix(r.stderr, ".\n") {
+	if r.code == 0 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "Cannot read the config: ") || !strings.HasSuffix(r.stderr, ".\n") {
 		t.Fatalf("missing config: want a non-zero exit and one sentence on stderr, got exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }

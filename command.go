@@ -90,7 +90,7 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	action := args[0]
 	verbose := fl.Bool("verbose")
 	if !slices.Contains([]string{"add", "password", "remove", "unlock", "list"}, action) {
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("unknown action %q: use add, password, remove, unlock or list", action)
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("there is no action %q. Use add, password, remove, unlock or list", action)
 	}
 	cfg, err := loadConfig(fl.String("config"), fl.String("adapter"), verbose)
 	if err != nil {
@@ -213,7 +213,7 @@ func loadConfig(file, adapter string, verbose bool) ([]byte, error) {
 	}
 	body, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("reading the config: %v", err)
+		return nil, fmt.Errorf("cannot read the config: %v", err)
 	}
 	base := strings.ToLower(filepath.Base(file))
 	if adapter == "" && (strings.HasPrefix(base, "caddyfile") || strings.HasSuffix(base, ".caddyfile")) {
@@ -271,7 +271,7 @@ func handlerForRealm(cfg []byte, realm string) (*SessionAuth, error) {
 		if sa, ok := byRealm[realm]; ok {
 			return sa, nil
 		}
-		return nil, fmt.Errorf("the config has no realm %q; its realms: %s", realm, strings.Join(realms, ", "))
+		return nil, fmt.Errorf("the config has no realm %q. Its realms: %s", realm, strings.Join(realms, ", "))
 	case len(realms) > 1:
 		return nil, fmt.Errorf("the config has several realms (%s); pick one with --realm", strings.Join(realms, ", "))
 	}

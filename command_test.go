@@ -353,7 +353,7 @@ func TestSessionAuthCommandNormalisesUsernames(t *testing.T) {
 
 func TestSessionAuthCommandUnknownRealmFails(t *testing.T) {
 	forEachCLIBackend(t, func(t *testing.T, config string, store users.Store) {
-		wantCLIFailure(t, cliPassword+"\n", `no realm "elsewhere"; its realms: localhost-9080`, "--config", config, "--realm", "elsewhere", "add", "alice")
+		wantCLIFailure(t, cliPassword+"\n", `no realm "elsewhere". Its realms: localhost-9080`, "--config", config, "--realm", "elsewhere", "add", "alice")
 		if _, err := store.Get(context.Background(), "alice"); !errors.Is(err, users.ErrNotFound) {
 			t.Fatalf("a failed --realm created the account: Get = %v", err)
 		}
@@ -367,7 +367,7 @@ func TestSessionAuthCommandWithoutHandlerInConfigFails(t *testing.T) {
 
 func TestSessionAuthCommandUnknownActionFails(t *testing.T) {
 	forEachCLIBackend(t, func(t *testing.T, config string, store users.Store) {
-		wantCLIFailure(t, cliPassword+"\n", `unknown action "frobnicate"`, "--config", config, "frobnicate", "alice")
+		wantCLIFailure(t, cliPassword+"\n", `there is no action "frobnicate"`, "--config", config, "frobnicate", "alice")
 		if _, err := store.Get(context.Background(), "alice"); !errors.Is(err, users.ErrNotFound) {
 			t.Fatalf("an unknown action touched the account: Get = %v", err)
 		}
