@@ -1,9 +1,12 @@
 package sessionauth
 
 import (
+	"io"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 )
 
 // Rule 16: changing, resetting or removing a password ends every session
@@ -77,6 +80,11 @@ func TestPasswordChangeAfterTheLoginIsDecidedStillEndsItsSession(t *testing.T) {
 	})
 }
 
+// TestTheCommandEndsSessionsOnTheNextRequestEvenFromMemory: the server
+// answers a session's requests from memory for up to session.MemoryBound.
+// The session is in use all the while the command runs (the password's
+// bcrypt alone outlasts one memory), so the server always remembers it
+// freshly; the very next request after the command returns is refused.
 func TestTheCommandEndsSessionsOnTheNextRequestEvenFromMemory(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		for _, tc := range []struct {
@@ -90,16 +98,45 @@ func TestTheCommandEndsSessionsOnTheNextRequestEvenFromMemory(t *testing.T) {
 				victim, bystander := newClient(t), newClient(t)
 				registerRetry(victim, "hana", testPassword)
 				registerRetry(bystander, "ivan", testPassword)
-				// The second request of each is answered from memory.
-				for range 2 {
+				for range 2 { // the second is answered from memory
 					wantGranted(t, victim.get("/members/x"), "before the command")
 					wantGranted(t, bystander.get("/members/x"), "the bystander before the command")
 				}
+				stop := keepUsing(victim.cookie())
 				mustRunCLI(t, tc.stdin, "--config", caddyfile, tc.action, "hana")
+				stop()
 				wantDenied(t, victim.get("/members/x"), "the very next request after "+tc.action)
 				wantDenied(t, victim.getAPI("/members/x"), "the request after that")
 				wantGranted(t, bystander.get("/members/x"), "another user's session")
 			})
 		}
 	})
+}
+
+// keepUsing requests a protected page with the session cookie, again and
+// again, until stop is called; stop returns once the last request is done.
+func keepUsing(cookie string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		hc := &http.Client{Timeout: 10 * time.Second}
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			req, _ := http.NewRequest(http.MethodGet, baseURL+"/members/x", nil)
+			req.Header.Set("Accept", "application/json")
+			req.AddCookie(&http.Cookie{Name: defaultCookieName, Value: cookie})
+			if resp, err := hc.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
