@@ -119,6 +119,14 @@ func (c *siteClient) get(path string) response {
 	return c.do(req)
 }
 
+// getAPI fetches a path of the client's site as a script would.
+func (c *siteClient) getAPI(path string) response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
+	req.Header.Set("Accept", "application/json")
+	return c.do(req)
+}
+
 func (c *siteClient) post(path string, form url.Values) response {
 	c.t.Helper()
 	if _, set := form[formTokenField]; !set {
@@ -206,7 +214,7 @@ func TestTwoSitesOnOneCaddyKeepTheirAccountsSessionsAndLocksApart(t *testing.T) 
 		// cookies ignore the port), is no session there.
 		stolen := holding(t, siteB, a.cookieNamed(defaultCookieName))
 		wantDenied(t, stolen.get("/members/x"), "A's session cookie on B")
-		wantDenied(t, stolen.getAPIAt("/members/x"), "A's session cookie on B, as a script")
+		wantDenied(t, stolen.getAPI("/members/x"), "A's session cookie on B, as a script")
 		wantGranted(t, holding(t, siteA, a.cookieNamed(defaultCookieName)).get("/members/x"), "the same cookie on A")
 
 		// One name with an account in each realm: locking it in A leaves
@@ -226,14 +234,6 @@ func TestTwoSitesOnOneCaddyKeepTheirAccountsSessionsAndLocksApart(t *testing.T) 
 		wantGranted(t, b.get("/members/x"), "B's own session on B")
 		wantDenied(t, holding(t, siteA, b.cookieNamed(defaultCookieName)).get("/members/x"), "B's session cookie on A")
 	})
-}
-
-// getAPIAt fetches a path of the client's site as a script would.
-func (c *siteClient) getAPIAt(path string) response {
-	c.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
-	req.Header.Set("Accept", "application/json")
-	return c.do(req)
 }
 
 func TestSitesThatNameOneRealmShareItsAccountsAndSessions(t *testing.T) {
