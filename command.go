@@ -258,6 +258,9 @@ func handlerForRealm(cfg []byte, realm string) (*SessionAuth, error) {
 		if sa.Realm == "" {
 			return nil, errors.New("a session_auth handler in the config has no realm")
 		}
+		if err := checkRealm(sa.Realm); err != nil {
+			return nil, err // it names the folder the command would write
+		}
 		if other, ok := byRealm[sa.Realm]; ok && !sameStore(other, sa) {
 			return nil, fmt.Errorf("realm %s is used with two different stores in this config; give them different realms", sa.Realm)
 		}
@@ -372,9 +375,22 @@ func (sa *SessionAuth) checkDataDirectory(explicit bool) error {
 // unlockInServer lifts a lock of the file backend, which lives in the
 // running server's memory, through Caddy's admin endpoint.
 func unlockInServer(cfg []byte, realm, usersFile, username string) error {
-	addr, err := caddycmd.DetermineAdminAPIAddress("", cfg, "", "")
-	if err != nil {
-		return fmt.Errorf("finding Caddy's admin endpoint: %v", err)
+	// Not caddycmd.DetermineAdminAPIAddress: given no config file name, it
+	// ignores the config and answers the default address.
+	var admin struct {
+		Admin *caddy.AdminConfig `json:"admin"`
+	}
+	if err := json.Unmarshal(cfg, &admin); err != nil {
+		return fmt.Errorf("finding Caddy's admin endpoint in the config: %v", err)
+	}
+	addr := caddy.DefaultAdminListen
+	if a := admin.Admin; a != nil {
+		if a.Disabled {
+			return errors.New("the file backend keeps its locks in the running server's memory, and the config turns the admin endpoint off, so the server cannot be asked; the lock ends by itself, or when the server restarts")
+		}
+		if a.Listen != "" {
+			addr = a.Listen
+		}
 	}
 	resp, err := caddycmd.AdminAPIRequest(addr, http.MethodPost, unlockQuery(realm, usersFile, username), nil, nil)
 	if err != nil {

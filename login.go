@@ -26,10 +26,13 @@ func (sa *SessionAuth) serveLoginForm(w http.ResponseWriter, r *http.Request) er
 }
 
 // Hooks for tests, nil in production: passwordChecked runs right after the
-// bcrypt comparison of a login, before anything is decided on it; verify
-// is the comparison itself.
+// bcrypt comparison of a login, before anything is decided on it;
+// stampChecked runs once a login has found the account's stamp unchanged
+// and is decided, before its session is made; verify is the comparison
+// itself.
 var (
 	passwordChecked func(username string)
+	stampChecked    func(username string)
 	verify          = users.Verify
 )
 
@@ -96,6 +99,9 @@ func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error
 	}
 	if !ok || locked {
 		return sa.loginFailed(w, r, form, username, lock, validName && !locked)
+	}
+	if stampChecked != nil {
+		stampChecked(username)
 	}
 	if err := sa.throttle.Reset(ctx, lock); err != nil {
 		sa.debug("resetting the failure count", err)

@@ -204,7 +204,12 @@ const (
 func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 	sa.logger = ctx.Logger()
 	sa.applyDefaults()
-	sa.prefixHead, _, _ = strings.Cut(sa.PathPrefix[1:], "/")
+	// The realm names folders and Redis keys, and Caddy provisions before
+	// it validates: a bad one must not reach the disk.
+	if err := checkRealm(sa.Realm); err != nil {
+		return err
+	}
+	sa.prefixHead, _, _ = strings.Cut(strings.TrimPrefix(sa.PathPrefix, "/"), "/")
 	sa.prefixHead = "/" + sa.prefixHead
 	sa.userHeader = http.CanonicalHeaderKey(sa.UserHeader)
 	if sa.Protect != nil {
@@ -299,13 +304,21 @@ func (sa *SessionAuth) applyDefaults() {
 // validRealm is what a realm may be called: it names folders and Redis keys.
 var validRealm = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
-// Validate checks the configuration without touching the backend.
-func (sa *SessionAuth) Validate() error {
-	if sa.Realm == "" {
+// checkRealm refuses a realm that could not name a folder or a key prefix.
+func checkRealm(realm string) error {
+	if realm == "" {
 		return errors.New("realm is required: name the accounts this handler uses (the Caddyfile derives one from the site's addresses)")
 	}
-	if !validRealm.MatchString(sa.Realm) {
-		return fmt.Errorf("realm %q must be 1 to 64 characters of a-z 0-9 . _ -, starting with a letter or digit", sa.Realm)
+	if !validRealm.MatchString(realm) {
+		return fmt.Errorf("realm %q must be 1 to 64 characters of a-z 0-9 . _ -, starting with a letter or digit", realm)
+	}
+	return nil
+}
+
+// Validate checks the configuration without touching the backend.
+func (sa *SessionAuth) Validate() error {
+	if err := checkRealm(sa.Realm); err != nil {
+		return err
 	}
 	if sa.Registration != "open" && sa.Registration != "closed" {
 		return fmt.Errorf(`registration must be "open" or "closed", not %q`, sa.Registration)
