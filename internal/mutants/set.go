@@ -168,11 +168,47 @@ var set = []mutant{
 		pkg:  "./internal/session", tests: "TestFileErrorsNeverNameTheSessionFile",
 	},
 
+	// Rule 14: realms never leak into each other.
+	{
+		name: "redis-realms-share-keys", rule: "14", file: "stores.go",
+		find: "return \"session_auth:\" + realm + \":\"", repl: "return \"session_auth:\"",
+		pkg: ".", tests: "TestTwoSitesOnOneCaddyKeepTheirAccountsSessionsAndLocksApart",
+	},
+	{
+		name: "file-realms-share-a-folder", rule: "14", file: "stores.go",
+		find: "base := filepath.Join(dataDir(), sa.Realm)", repl: "base := dataDir()",
+		pkg: ".", tests: "TestTwoSitesOnOneCaddyKeepTheirAccountsSessionsAndLocksApart",
+	},
+
+	// Rule 15: strangers cannot lock the owner's browser; successes never
+	// count against a client.
+	{
+		name: "device-cookie-ignored", rule: "15", file: "throttling.go",
+		find: "\tif device != \"\" {", repl: "\tif false {",
+		pkg: ".", tests: "TestStrangersGuessesDoNotLockTheOwnersBrowser",
+	},
+	{
+		name: "successful-login-counts-per-ip", rule: "15", file: "login.go",
+		find: "\tsa.rememberDevice(w, r, username, device)\n",
+		repl: "\tsa.rememberDevice(w, r, username, device)\n\t_ = sa.countClientFailure(ctx, r)\n",
+		pkg:  ".", tests: "TestSuccessfulLoginsNeitherResetNorAddToTheFailureCount",
+	},
+	{
+		name: "no-lock-recheck-after-bcrypt", rule: "15", file: "login.go",
+		find: "if locked, err = sa.locked(ctx, lock, true); err != nil {", repl: "if _, err = sa.locked(ctx, lock, true); err != nil {",
+		pkg: ".", tests: "TestRightPasswordAmongSimultaneousGuessesNeverLogsInOnceTheLockIsSet",
+	},
+
 	// Rule 16: a password change ends every session made before it.
+	{
+		name: "login-ignores-stamp-after-bcrypt", rule: "16", file: "login.go",
+		find: "\t\tcase current.Stamp != acct.Stamp:\n\t\t\tok = false\n", repl: "",
+		pkg: ".", tests: "TestLoginInFlightWhileThePasswordChangesMakesNoWorkingSession",
+	},
 	{
 		name: "stamp-unchecked-on-use", rule: "16", file: "internal/session/session.go",
 		find: "if acct.Stamp != rec.Stamp {", repl: "if acct.Stamp != acct.Stamp {",
-		pkg: ".", tests: "TestRemovingAUserOrResettingThePasswordEndsTheirSessions",
+		pkg: ".", tests: "TestRemovingAUserOrResettingThePasswordEndsTheirSessions|TestPasswordChangeAfterTheLoginIsDecidedStillEndsItsSession",
 	},
 	{
 		name: "new-password-keeps-stamp", rule: "16", file: "users/users.go",
