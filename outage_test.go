@@ -17,18 +17,6 @@ func wantUnavailable(t *testing.T, r response, what string) {
 	}
 }
 
-// eventually retries until ok, for a service that must come back by itself.
-func eventually(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 15s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func startPersistentRedis(t *testing.T) *testredis.Server {
 	t.Helper()
 	srv, err := testredis.StartPersistent()
