@@ -142,3 +142,34 @@ func TestFormsRefuseMissingForeignAndExpiredTokens(t *testing.T) {
 	}
 	wantGranted(t, victim.get("/members/x"), "still logged in after the refused logout")
 }
+
+// TestHumanDuration: the remember-me checkbox says its duration in whole
+// days from two days up, in whole hours from two hours up, and as Go
+// writes it otherwise, so it never reads "1 days" or rounds anything away.
+func TestHumanDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{30 * 24 * time.Hour, "30 days"},
+		{48 * time.Hour, "2 days"},
+		{72 * time.Hour, "3 days"},
+		{47 * time.Hour, "47 hours"},
+		{36 * time.Hour, "36 hours"},
+		{24 * time.Hour, "24 hours"},
+		{2 * time.Hour, "2 hours"},
+		{49 * time.Hour, "49 hours"},
+		{48*time.Hour + 30*time.Minute, "48h30m0s"},
+		{2*time.Hour + 30*time.Minute, "2h30m0s"},
+		{time.Hour, "1h0m0s"},
+		{90 * time.Minute, "1h30m0s"},
+		{30 * time.Minute, "30m0s"},
+		{time.Second, "1s"},
+	} {
+		t.Run(tc.d.String(), func(t *testing.T) {
+			if got := humanDuration(tc.d); got != tc.want {
+				t.Fatalf("humanDuration(%v) = %q, want %q", tc.d, got, tc.want)
+			}
+		})
+	}
+}
