@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gomodule/redigo/redis"
 
@@ -38,17 +39,32 @@ func redisCalls(t *testing.T, cmd string) int {
 	return 0
 }
 
+// TestRepeatedRequestsAreServedFromTheSessionCache: a read of a session
+// (two GETs: the record and its account) fills the memory for
+// session.MemoryBound from when it began, so a session used without pause
+// is read from Redis at most once per MemoryBound, however slowly a loaded
+// machine serves the requests.
 func TestRepeatedRequestsAreServedFromTheSessionCache(t *testing.T) {
 	site(t, "session_auth /members/*", "registration open\n\t\tsecret "+testSecret+"\n\t\t"+redisBackend().lines(t))
 	c := newClient(t)
 	c.register("uma", testPassword, "/")
 	wantGranted(t, c.get("/members/x"), "first request")
+	// The memory serves only once the subscription to announcements is
+	// up, which a loaded machine may take a while to confirm.
+	eventually(t, "a request answered from memory", func() bool {
+		before := redisCalls(t, "get")
+		wantGranted(t, c.get("/members/x"), "request while the subscription comes up")
+		return redisCalls(t, "get") == before
+	})
 	before := redisCalls(t, "get")
+	start := time.Now()
 	for range 20 {
 		wantGranted(t, c.get("/members/x"), "repeated request")
 	}
-	if reads := redisCalls(t, "get") - before; reads > 2 {
-		t.Fatalf("20 requests of one session read Redis %d times; the cache should answer them", reads)
+	elapsed := time.Since(start)
+	reads := redisCalls(t, "get") - before
+	if allowed := 2 * (int(elapsed/session.MemoryBound) + 1); reads > allowed {
+		t.Fatalf("20 requests of one session in %v read Redis %d times, want at most %d (two GETs per %v); the memory should answer the rest", elapsed, reads, allowed, session.MemoryBound)
 	}
 }
 

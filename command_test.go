@@ -419,3 +419,25 @@ http://localhost:9082 {
 		t.Fatalf("--realm localhost-9082 also wrote the other realm: %v", err)
 	}
 }
+
+// TestSentence: an error the command prints reads as a sentence: a capital
+// first letter (whatever its script) and one full stop at the end.
+func TestSentence(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"a", "A."},
+		{"no such user", "No such user."},
+		{"no such user.", "No such user."},
+		{"Already a sentence.", "Already a sentence."},
+		{`unknown action "x": use add, password, remove, unlock or list`, `Unknown action "x": use add, password, remove, unlock or list.`},
+		{"loading config: open /etc/caddy/Caddyfile: no such file", "Loading config: open /etc/caddy/Caddyfile: no such file."},
+		{"3 accounts", "3 accounts."},
+		{"élan gone", "Élan gone."},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := sentence(tc.in); got != tc.want {
+				t.Fatalf("sentence(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}

@@ -8,11 +8,14 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/gorilla/securecookie"
 )
 
 func TestCookieIsSecureOverHTTPS(t *testing.T) {
@@ -112,4 +115,128 @@ https://localhost:9443 {
 	if len(expired) != 1 || expired[0].MaxAge >= 0 || !expired[0].Secure || expired[0].Path != "/" || expired[0].Name != "__Host-"+defaultCookieName || !expired[0].HttpOnly {
 		t.Fatalf("logout must expire the cookie with the same name, path and attributes: %+v", expired)
 	}
+}
+
+func TestSessionCookieAttributes(t *testing.T) {
+	site(t, "session_auth /members/*", "registration open\n\t\tsecret "+testSecret+"\n\t\t"+fileBackend().lines(t))
+	r := newClient(t).register("frank", testPassword, "/")
+	cookies := (&http.Response{Header: r.header}).Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("want one cookie, got %d", len(cookies))
+	}
+	ck := cookies[0]
+	if ck.Name != "caddy_session" || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Secure {
+		t.Fatalf("cookie attributes over plain HTTP: %+v", ck)
+	}
+	// 256 bits from crypto/rand in base32 are 52 characters.
+	if id := sessionID(t, ck.Value); len(id) < 52 {
+		t.Fatalf("session id %d characters long, want at least 52 (256 bits)", len(id))
+	}
+}
+
+func withCookieHeader(h http.Header, value string) http.Header {
+	h.Set("Cookie", defaultCookieName+"="+value)
+	return h
+}
+
+func otherSecretCodecs() []securecookie.Codec {
+	return codecsFor("another-secret-another-secret-another-secret")
+}
+
+func TestTamperedCookiesAreDenied(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		logFile := site(t, "session_auth /members/*", "registration open\n\t\t"+unthrottled+"\n\t\tsecret "+testSecret+"\n\t\t"+b.lines(t))
+		owner := newClient(t)
+		if r := owner.register("owner", testPassword, "/"); r.status != http.StatusSeeOther {
+			t.Fatalf("register: %d", r.status)
+		}
+		valid := owner.cookie()
+		id := sessionID(t, valid)
+		otherSigned, err := securecookie.EncodeMulti(defaultCookieName, id, otherSecretCodecs()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged := []struct{ name, value string }{
+			{"one character flipped", flip(valid)},
+			{"truncated", valid[:len(valid)/2]},
+			{"one character short", valid[:len(valid)-1]},
+			{"junk appended", valid + "Zm9vYmFy"},
+			{"5000 bytes", strings.Repeat("A", 5000)},
+			{"1025 bytes (one over the codec's limit)", strings.Repeat("A", 1025)},
+			{"1024 bytes (at the codec's limit)", strings.Repeat("A", 1024)},
+			{"valid cookie padded past 1024 bytes", valid + strings.Repeat("A", 1025-len(valid))},
+			{"empty", ""},
+			{"signed with another secret", otherSigned},
+			{"signed id without a record", signID(t, session.NewID())},
+			{"signed path traversal id", signID(t, "../../../../../etc/passwd")},
+			{"signed empty id", signID(t, "")},
+			{"signed lower-cased real id", signID(t, strings.ToLower(id))},
+			{"signed real id plus a character", signID(t, id+"A")},
+		}
+		for _, f := range forged {
+			t.Run(f.name, func(t *testing.T) {
+				// Each step is its own subtest, so one failure does not hide
+				// how the others behave.
+				t.Run("browser GET", func(t *testing.T) {
+					r := send(t, http.MethodGet, "/members/x", withCookieHeader(http.Header{"Accept": {"text/html"}}, f.value), "")
+					wantNo5xx(t, r, "browser GET")
+					wantDenied(t, r, "browser GET")
+					if r.status != http.StatusSeeOther {
+						t.Fatalf("browser GET: want 303, got %d", r.status)
+					}
+				})
+				t.Run("script GET", func(t *testing.T) {
+					r := send(t, http.MethodGet, "/members/secret.txt", withCookieHeader(http.Header{"Accept": {"application/json"}}, f.value), "")
+					wantNo5xx(t, r, "script GET")
+					wantDenied(t, r, "script GET")
+					if r.status != http.StatusUnauthorized {
+						t.Fatalf("script GET: want 401, got %d", r.status)
+					}
+				})
+				t.Run("public page", func(t *testing.T) {
+					if r := send(t, http.MethodGet, "/greet.html", withCookieHeader(http.Header{}, f.value), ""); r.status != http.StatusOK || r.body != "hello " {
+						t.Fatalf("public page with a forged cookie: want 200 %q, got %d %q", "hello ", r.status, clip(r.body))
+					}
+				})
+				t.Run("logout page", func(t *testing.T) {
+					if r := send(t, http.MethodGet, "/auth/logout", withCookieHeader(http.Header{}, f.value), ""); r.status != http.StatusOK || strings.Contains(r.body, "owner") {
+						t.Fatalf("logout page with a forged cookie: want 200 without the user, got %d", r.status)
+					}
+				})
+				t.Run("logout POST", func(t *testing.T) {
+					ft := openForm(t, "/auth/logout")
+					r := send(t, http.MethodPost, "/auth/logout", ft.header(f.value, true), ft.field())
+					wantNo5xx(t, r, "logout with a forged cookie")
+					if r.status != http.StatusSeeOther {
+						t.Fatalf("logout with a forged cookie: want 303, got %d", r.status)
+					}
+				})
+				t.Run("login POST", func(t *testing.T) {
+					ft := openForm(t, "/auth/login")
+					body := url.Values{"username": {"owner"}, "password": {testPassword}}.Encode() + "&" + ft.field()
+					r := send(t, http.MethodPost, "/auth/login", ft.header(f.value, true), body)
+					wantNo5xx(t, r, "login with a forged cookie")
+					if r.status != http.StatusSeeOther {
+						t.Fatalf("login with a forged cookie: want 303, got %d", r.status)
+					}
+					for _, ck := range (&http.Response{Header: r.header}).Cookies() {
+						if ck.Name == defaultCookieName && ck.Value == f.value {
+							t.Fatal("login handed back the forged cookie")
+						}
+					}
+				})
+			})
+		}
+		// None of the forgeries touched the real session.
+		wantGranted(t, withCookie(t, valid).get("/members/x"), "the real cookie after the forgeries")
+		// A forged cookie is the client's fault, never reported to the
+		// operator as a backend outage.
+		data, _ := os.ReadFile(logFile)
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, "backend unavailable") {
+				t.Errorf("a forged cookie was logged as a backend outage:\n%s", line)
+				break
+			}
+		}
+	})
 }

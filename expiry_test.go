@@ -1,7 +1,6 @@
 package sessionauth
 
 import (
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -9,10 +8,6 @@ import (
 	"testing"
 	"time"
 )
-
-// advance moves the plugin's clock; the stores' own TTLs keep real time,
-// so a record is still there when the server must refuse it by its times.
-func advance(d time.Duration) { clockSkew.Add(int64(d)) }
 
 func TestIdleTimeoutSlidesAndThenEndsSession(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
@@ -125,14 +120,4 @@ func storedSessions(t *testing.T, backendName, lines string) int {
 		t.Fatal(err)
 	}
 	return len(matches)
-}
-
-// sessionCookie is the session cookie a response sets, or nil.
-func sessionCookie(r response) *http.Cookie {
-	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
-		if ck.Name == defaultCookieName {
-			return ck
-		}
-	}
-	return nil
 }

@@ -131,7 +131,7 @@ func TestStrangersGuessesDoNotLockTheOwnersBrowser(t *testing.T) {
 
 		// The owner's browser is judged on its own budget.
 		if r := loginRetry(owner, "alice", testPassword); r.status != http.StatusSeeOther {
-			t.Fatalf("the owner's known browser during the stranger's lock: want 303, got %d %q", r.status, loginError(r))
+			t.Fatalf("the owner's known browser during the stranger's lock: want 303, got %d %q", r.status, errorText(r.body))
 		}
 		wantGranted(t, owner.get("/members/x"), "the owner's session made during the lock")
 		lockAccount(t, "alice", 3) // more guesses do not reach it either
@@ -192,7 +192,7 @@ func TestForgedOrTamperedDeviceCookiesCountAsNone(t *testing.T) {
 		genuine := cookieOf(knownBrowser(t, "carla"), deviceCookieName)
 		lockAccount(t, "carla", 3)
 		for _, tc := range []struct{ name, value string }{
-			{"tampered", atkFlip(genuine)},
+			{"tampered", flip(genuine)},
 			{"truncated", genuine[:len(genuine)-4]},
 			{"signed with another key", forgedDeviceCookie(t, "carla")},
 			{"a bare device id", webform.NewBrowserID()},
@@ -245,7 +245,7 @@ func TestUnlockCommandLiftsTheLockForFreshBrowsers(t *testing.T) {
 		}
 		c := newClient(t)
 		if r := loginRetry(c, "erin", testPassword); r.status != http.StatusSeeOther {
-			t.Fatalf("a fresh browser after the unlock: want 303, got %d %q", r.status, loginError(r))
+			t.Fatalf("a fresh browser after the unlock: want 303, got %d %q", r.status, errorText(r.body))
 		}
 		wantGranted(t, c.get("/members/x"), "the session made after the unlock")
 		wantGenericFailure(t, loginRetry(newClient(t), "ezra", testPassword), "another locked account, not unlocked")
@@ -305,7 +305,7 @@ func loginHeld(t *testing.T, hook *func(string), user, password string) (result 
 		case r := <-result:
 			// Turned away as busy before its bcrypt: send it again.
 			if r.status != http.StatusServiceUnavailable || time.Now().After(deadline) {
-				t.Fatalf("the login was answered (%d %q) without reaching the hook", r.status, loginError(r))
+				t.Fatalf("the login was answered (%d %q) without reaching the hook", r.status, errorText(r.body))
 			}
 			time.Sleep(50 * time.Millisecond)
 		case <-time.After(time.Minute):

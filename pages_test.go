@@ -48,10 +48,10 @@ func TestRegisterErrorsSitNextToTheirField(t *testing.T) {
 			if !regexp.MustCompile(`role="alert"[^>]*>[^<]*<a href="#` + tc.field + `"`).MatchString(r.body) {
 				t.Fatalf("the summary must be an alert that links to %s", tc.field)
 			}
-			if got, _ := atkUsernameValue(r.body); got != tc.user {
+			if got, _ := usernameValue(r.body); got != tc.user {
 				t.Fatalf("the username came back as %q, want %q", got, tc.user)
 			}
-			if atkContainsSecretText(r.body, tc.password) {
+			if containsSecretText(r.body, tc.password) {
 				t.Fatal("the password came back in the page")
 			}
 		})

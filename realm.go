@@ -48,8 +48,10 @@ func realmFromAddresses(keys []string) (string, bool) {
 	return names[0], true
 }
 
-// realmName maps a host to the characters a realm may hold: "*.example.com"
-// becomes "_.example.com"; a host that starts with a symbol gets "site-".
+// realmName maps a host to the characters a realm may hold, any other
+// becoming "_"; a name that then starts with a symbol gets "site-" in
+// front ("*.example.com" becomes "site-_.example.com"), and one longer
+// than 64 characters is cut.
 func realmName(host string) string {
 	b := []byte(host)
 	for i, c := range b {
@@ -58,7 +60,8 @@ func realmName(host string) string {
 		}
 	}
 	name := string(b)
-	if !validRealm.MatchString(name) {
+	// Checked as it will be cut, so that length alone never earns the prefix.
+	if !validRealm.MatchString(name[:min(len(name), 64)]) {
 		name = "site-" + name
 	}
 	if len(name) > 64 {

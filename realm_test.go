@@ -229,7 +229,7 @@ func TestTwoSitesOnOneCaddyKeepTheirAccountsSessionsAndLocksApart(t *testing.T) 
 		wantGenericFailure(t, at(t, siteA).login("victor", testPassword), "the right password on A, locked")
 		b := at(t, siteB)
 		if r := b.login("victor", testPassword); r.status != http.StatusSeeOther {
-			t.Fatalf("the right password on B while A has the name locked: want 303, got %d %q", r.status, loginError(r))
+			t.Fatalf("the right password on B while A has the name locked: want 303, got %d %q", r.status, errorText(r.body))
 		}
 		wantGranted(t, b.get("/members/x"), "B's own session on B")
 		wantDenied(t, holding(t, siteA, b.cookieNamed(defaultCookieName)).get("/members/x"), "B's session cookie on A")
@@ -249,7 +249,7 @@ func TestSitesThatNameOneRealmShareItsAccountsAndSessions(t *testing.T) {
 		}
 		b := at(t, siteB)
 		if r := b.login("nadia", testPassword); r.status != http.StatusSeeOther {
-			t.Fatalf("A's account on B, which names the same realm: want 303, got %d %q", r.status, loginError(r))
+			t.Fatalf("A's account on B, which names the same realm: want 303, got %d %q", r.status, errorText(r.body))
 		}
 		wantGranted(t, b.get("/members/x"), "the session made on B")
 		wantGranted(t, holding(t, siteB, a.cookieNamed(defaultCookieName)).get("/members/x"), "A's session cookie on B, same realm")
@@ -263,7 +263,7 @@ func waitForLogLines(t *testing.T, logFile, msg string, enough func([]map[string
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		data, _ := os.ReadFile(logFile)
-		lines := atkLogLines(t, string(data), msg)
+		lines := logLines(t, string(data), msg)
 		if enough(lines) {
 			return lines
 		}
