@@ -314,11 +314,11 @@ func testCodecs() []securecookie.Codec {
 	return codecsFor(testSecret)
 }
 
-// codecsFor signs session cookies as a handler with the default lifetimes
-// and secret does.
+// codecsFor signs session cookies as a handler of the test realm with the
+// default lifetimes and secret does.
 func codecsFor(secret string) []securecookie.Codec {
 	maxAge := int((defaultRememberMe + time.Hour).Seconds())
-	return []securecookie.Codec{session.NewIDCodec([]byte(secret), maxAge)}
+	return []securecookie.Codec{session.NewIDCodec(session.BindToRealm([]byte(secret), testRealm), maxAge)}
 }
 
 // wantGranted asserts that a protected path was served.

@@ -90,13 +90,13 @@ const formTokenField = "csrf_token"
 const formTokenMaxAge = 4 * time.Hour
 
 // browserCookie names the cookie holding the browser's random token key.
-// Over HTTPS it has the __Host- prefix (and so Path=/), so that a sibling
-// subdomain cannot plant one; over HTTP it is sent only to the plugin's pages.
+// Over HTTPS it has the __Host- prefix (and so Path=/); over HTTP it is
+// sent only to the plugin's pages.
 func (sa *SessionAuth) browserCookie(r *http.Request) (name, path string) {
 	if sa.secure(r) {
-		return "__Host-" + sa.CookieName + "_csrf", "/"
+		return sa.hostCookie(r, "_csrf"), "/"
 	}
-	return sa.CookieName + "_csrf", sa.PathPrefix + "/"
+	return sa.hostCookie(r, "_csrf"), sa.PathPrefix + "/"
 }
 
 // formToken returns a token for form in this browser, first giving the

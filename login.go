@@ -47,32 +47,42 @@ func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error
 		Username: r.PostForm.Get("username"),
 		Remember: r.PostForm.Get("remember") != "" && *sa.RememberMe > 0,
 	}
-	if answered, err := sa.clientRefused(w, r); answered {
-		return err
-	}
 	ctx := r.Context()
 	username, nameErr := users.Normalize(form.Username)
 	validName := nameErr == nil
-	device := ""
+	var acct users.Account
+	found := false
 	if validName {
-		device = sa.knownDevice(r, username)
+		a, err := sa.users.Get(ctx, username)
+		switch {
+		case err == nil:
+			acct, found = a, true
+		case !errors.Is(err, users.ErrNotFound):
+			return sa.unavailable(w, r, "login", err)
+		}
 	}
-	lock := sa.lockKey(r, username, device)
+	device := ""
+	if found {
+		device = sa.knownDevice(r, acct)
+	}
+	if device == "" {
+		// A browser the user has logged in from is judged on its own
+		// budget: strangers on its network cannot shut it out.
+		if answered, err := sa.clientRefused(w, r); answered {
+			return err
+		}
+	}
+	lock := sa.lockKey(username, device)
 	locked, err := sa.locked(ctx, lock, validName)
 	if err != nil {
 		return sa.unavailable(w, r, "login", err)
 	}
-	var acct users.Account
-	var ok bool
-	var checkErr error
+	ok := false
 	answered, err := sa.inBcryptSlot(w, r, "login", func() {
-		acct, ok, checkErr = sa.checkPassword(ctx, username, validName, r.PostForm.Get("password"))
+		ok = sa.checkPassword(acct, found, r.PostForm.Get("password"))
 	})
 	if answered {
 		return err
-	}
-	if checkErr != nil {
-		return sa.unavailable(w, r, "login", checkErr)
 	}
 	if passwordChecked != nil {
 		passwordChecked(username)
@@ -110,7 +120,7 @@ func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error
 	if err := sa.sessions.Start(w, r, acct, form.Remember); err != nil {
 		return sa.unavailable(w, r, "login", err)
 	}
-	sa.rememberDevice(w, r, username, device)
+	sa.rememberDevice(w, r, acct, device)
 	sa.logger.Info("login", zap.String("username", username), zap.String("client_ip", clientIP(r)))
 	return seeOther(w, form.Next)
 }
@@ -150,19 +160,15 @@ func (sa *SessionAuth) locked(ctx context.Context, key string, validName bool) (
 
 // checkPassword runs exactly one bcrypt comparison: against the account's
 // hash, or, for a name that is invalid or unknown, against a dummy hash of
-// the same cost, so the time taken does not tell whether an account exists.
-func (sa *SessionAuth) checkPassword(ctx context.Context, username string, validName bool, password string) (users.Account, bool, error) {
-	if validName {
-		acct, err := sa.users.Get(ctx, username)
-		switch {
-		case err == nil:
-			return acct, verify(acct.Hash, password), nil
-		case !errors.Is(err, users.ErrNotFound):
-			return users.Account{}, false, err
-		}
+// the configured cost, so the time taken does not tell whether an account
+// exists (accounts hashed at another cost are hashed again at their next
+// login).
+func (sa *SessionAuth) checkPassword(acct users.Account, found bool, password string) bool {
+	if found {
+		return verify(acct.Hash, password)
 	}
 	verify(users.DummyHash(sa.BcryptCost), password)
-	return users.Account{}, false, nil
+	return false
 }
 
 // rehashIfCostChanged hashes the password again at the configured cost

@@ -11,19 +11,20 @@ func (sa *SessionAuth) serveLogoutPage(w http.ResponseWriter, r *http.Request) e
 	return sa.form(w, r, http.StatusOK, "logout.html", templates.Data{Heading: "Log out", User: s.User})
 }
 
-// handleLogout ends the session on the server and expires its cookie. A
-// signed cookie whose session is gone already ends nothing and counts as a
-// failure against the client: replaying dead cookies cannot keep the
-// backend busy.
+// handleLogout ends the session on the server and expires its cookie,
+// whatever the client's failures: nobody on a shared network can keep
+// someone else logged in. A logout that ends nothing (a dead cookie sent
+// again) counts as a failure against the client, and past the limit is
+// answered 429: replaying dead cookies cannot keep the backend busy.
 func (sa *SessionAuth) handleLogout(w http.ResponseWriter, r *http.Request) error {
-	if answered, err := sa.clientRefused(w, r); answered {
-		return err
-	}
 	ended, err := sa.sessions.End(w, r)
 	if err != nil {
 		return sa.unavailable(w, r, "logout", err)
 	}
 	if !ended {
+		if answered, err := sa.clientRefused(w, r); answered {
+			return err
+		}
 		if err := sa.countClientFailure(r.Context(), r); err != nil {
 			return sa.unavailable(w, r, "logout", err)
 		}

@@ -345,6 +345,7 @@ func TestBadRealmInCaddyfileIsRefusedAtLoadAndTouchesNothing(t *testing.T) {
 			config := siteConfig(filepath.Join(t.TempDir(), "caddy.log"), "session_auth /members/*", "realm "+realm)
 			req, _ := http.NewRequest(http.MethodPost, "http://localhost:2999/load", strings.NewReader(config))
 			req.Header.Set("Content-Type", "text/caddyfile")
+			req.Close = true // a failed load restarts the admin endpoint: no connection reuse
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -70,5 +70,6 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 	if err := sa.sessions.Start(w, r, acct, false); err != nil {
 		return sa.unavailable(w, r, "registration", err)
 	}
+	sa.rememberDevice(w, r, acct, "")
 	return seeOther(w, form.Next)
 }

@@ -40,6 +40,14 @@ func (sa *SessionAuth) defaultFilePaths() {
 
 func (sa *SessionAuth) provisionFiles(secrets [][]byte) (session.Store, error) {
 	sa.defaultFilePaths()
+	if err := sa.claimFiles(); err != nil {
+		return nil, err
+	}
+	// The folder is made at start, even before any login: it shows the CLI
+	// which data directory the server uses.
+	if err := os.MkdirAll(sa.SessionsDir, 0o700); err != nil {
+		return nil, fmt.Errorf("sessions_dir: %v", err)
+	}
 	if secrets == nil {
 		key, err := session.FileKey(filepath.Join(sa.SessionsDir, "cookie.key"))
 		if err != nil {
@@ -47,7 +55,7 @@ func (sa *SessionAuth) provisionFiles(secrets [][]byte) (session.Store, error) {
 		}
 		secrets = [][]byte{key}
 	}
-	sa.keys = session.FixedKeys(secrets)
+	sa.keys = session.FixedKeys(secrets).ForRealm(sa.Realm)
 	sa.users = users.NewFileStore(sa.UsersFile)
 	sa.throttle = memoryThrottle
 	sa.scope = fileScope(sa.Realm, sa.UsersFile)
@@ -72,9 +80,9 @@ func (sa *SessionAuth) provisionRedis(secrets [][]byte) (session.Store, error) {
 	}
 	sa.release = append(sa.release, func() { releaseListener(sa.Redis, prefix) })
 	if secrets != nil {
-		sa.keys = session.FixedKeys(secrets)
+		sa.keys = session.FixedKeys(secrets).ForRealm(sa.Realm)
 	} else {
-		sa.keys = session.RedisKeys(pool, prefix+"cookie_key")
+		sa.keys = session.RedisKeys(pool, prefix+"cookie_key").ForRealm(sa.Realm)
 	}
 	sa.users = users.NewRedisStore(pool, prefix)
 	sa.throttle = throttle.NewRedisStore(pool, prefix+"throttle:")
@@ -252,6 +260,32 @@ func warnIfNotPersistent(pool *redis.Pool, logger *zap.Logger) {
 	if save["save"] == "" && aof["appendonly"] != "yes" {
 		logger.Warn("redis has persistence turned off (no RDB snapshots, no AOF): accounts kept in it are lost when it restarts")
 	}
+}
+
+// fileClaims remembers which realm uses each users file and sessions folder
+// of this process, so that two realms never share one by a typo: they would
+// share accounts, or (with one secret) sessions.
+var fileClaims = caddy.NewUsagePool()
+
+type fileClaim string // the realm
+
+func (fileClaim) Destruct() error { return nil }
+
+// claimFiles records this realm's files, or refuses files another realm
+// of this process uses.
+func (sa *SessionAuth) claimFiles() error {
+	for _, path := range []string{sa.UsersFile, sa.SessionsDir} {
+		key := filepath.Clean(path)
+		val, _, err := fileClaims.LoadOrNew(key, func() (caddy.Destructor, error) { return fileClaim(sa.Realm), nil })
+		if err != nil {
+			return err
+		}
+		sa.release = append(sa.release, func() { _, _ = fileClaims.Delete(key) })
+		if owner := string(val.(fileClaim)); owner != sa.Realm {
+			return fmt.Errorf("%s belongs to realm %s already; give realm %s files of its own", path, owner, sa.Realm)
+		}
+	}
+	return nil
 }
 
 // File session folders also outlive reloads, each with one store (so that

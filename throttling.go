@@ -36,9 +36,9 @@ func (sa *SessionAuth) ipRule() throttle.Rule {
 
 // lockKey is the counter a login for user from this browser is judged on:
 // the browser's own when it is a known device for user, else the account's.
-func (sa *SessionAuth) lockKey(r *http.Request, user, device string) string {
+func (sa *SessionAuth) lockKey(user, device string) string {
 	if device != "" {
-		return sa.scope + "device:" + device + ":" + user
+		return sa.scope + "device:" + user + ":" + device
 	}
 	return sa.scope + "account:" + user
 }

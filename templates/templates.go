@@ -161,9 +161,6 @@ func override(dir string, tmpl *template.Template, assets map[string][]byte) err
 	return nil
 }
 
-// Version changes whenever an asset does.
-func (p *Pages) Version() string { return p.version }
-
 // headers keep the pages from being framed, sniffed, cached, or leaking the
 // next path to other sites, and allow nothing but this site's own
 // stylesheet, script and form targets.

@@ -37,8 +37,7 @@ var set = []mutant{
 	},
 	{
 		name: "logout-only-expires-cookie", rule: "2", file: "internal/session/session.go",
-		find: "\tm.store.hub().dropSession(id)\n\treturn m.store.End(ctx, id)",
-		repl: "\treturn true, nil",
+		find: "\treturn m.store.End(ctx, id)\n", repl: "\treturn true, nil\n",
 		pkg:  ".", tests: "TestLogoutKillsCopiedCookie",
 	},
 
@@ -65,8 +64,8 @@ var set = []mutant{
 	},
 	{
 		name: "memory-hit-skips-expiry", rule: "4", file: "internal/session/session.go",
-		find: "ok && m.store.trusted() && !m.expired(e.rec, now) && !m.refreshDue(e.rec, now)",
-		repl: "ok && m.store.trusted()",
+		find: "ok && e.name == name && m.store.trusted() && !m.expired(e.rec, now) && !m.refreshDue(e.rec, now)",
+		repl: "ok && e.name == name && m.store.trusted()",
 		pkg:  "./internal/session", tests: "TestIdleAndAbsoluteExpiry",
 	},
 
@@ -78,8 +77,8 @@ var set = []mutant{
 	},
 	{
 		name: "invalid-name-skips-bcrypt", rule: "5", file: "login.go",
-		find: "\tif validName {\n\t\tacct, err := sa.users.Get(ctx, username)",
-		repl: "\tif !validName {\n\t\treturn users.Account{}, false, nil\n\t}\n\t{\n\t\tacct, err := sa.users.Get(ctx, username)",
+		find: "\tif validName {\n\t\ta, err := sa.users.Get(ctx, username)",
+		repl: "\tif !validName {\n\t\treturn sa.loginFailed(w, r, form, username, \"\", false)\n\t}\n\t{\n\t\ta, err := sa.users.Get(ctx, username)",
 		pkg:  ".", tests: "TestEveryFailedLoginCostsOneBcryptAtTheConfiguredCost",
 	},
 	{
@@ -189,8 +188,8 @@ var set = []mutant{
 	},
 	{
 		name: "successful-login-counts-per-ip", rule: "15", file: "login.go",
-		find: "\tsa.rememberDevice(w, r, username, device)\n",
-		repl: "\tsa.rememberDevice(w, r, username, device)\n\t_ = sa.countClientFailure(ctx, r)\n",
+		find: "\tsa.rememberDevice(w, r, acct, device)\n",
+		repl: "\tsa.rememberDevice(w, r, acct, device)\n\t_ = sa.countClientFailure(ctx, r)\n",
 		pkg:  ".", tests: "TestSuccessfulLoginsNeitherResetNorAddToTheFailureCount",
 	},
 	{
@@ -224,7 +223,7 @@ var set = []mutant{
 	},
 	{
 		name: "memory-served-untrusted", rule: "memory", file: "internal/session/session.go",
-		find: "ok && m.store.trusted() && !m.expired(e.rec, now)", repl: "ok && !m.expired(e.rec, now)",
+		find: "ok && e.name == name && m.store.trusted() && !m.expired(e.rec, now)", repl: "ok && e.name == name && !m.expired(e.rec, now)",
 		pkg: "./internal/session", tests: "TestSilentRedisStopsMemoryServing|TestKilledSubscriptionEmptiesMemoryUntilResubscribed",
 	},
 	{

@@ -23,7 +23,9 @@ import (
 // Ends are told to the other Managers of the folder in this process at
 // once. Another process (the CLI) cannot tell the server anything; it
 // changes the accounts file and then waits MemoryBound, after which no
-// server serves a session from before the change.
+// server serves a session from before the change. (A refresh by the server
+// may write back a file the CLI has just removed; the session is still
+// over, because its stamp no longer matches the account.)
 type Files struct {
 	dir string
 	// mu keeps a refresh from writing back a session that an end removed
@@ -36,9 +38,6 @@ type Files struct {
 // folder must be shared (see the caller's caddy.UsagePool), so that they
 // serialise their writes and hear each other's ends.
 func NewFiles(dir string) *Files { return &Files{dir: dir} }
-
-// Dir is the folder the sessions live in.
-func (s *Files) Dir() string { return s.dir }
 
 // fileNamePrefix marks session files, so the purge never touches anything else.
 const fileNamePrefix = "s_"
@@ -88,15 +87,17 @@ func (s *Files) Refresh(_ context.Context, id string, rec Record, ttl time.Durat
 	return s.write(id, rec, ttl)
 }
 
-// End deletes the session's file and has this process forget it.
+// End deletes the session's file, then has this process forget it: in
+// that order, a read that begins after the drop finds no file, and one
+// that began before cannot keep what it read (see memory.put).
 func (s *Files) End(_ context.Context, id string) (bool, error) {
 	if !validID(id) {
 		return false, nil
 	}
-	s.subs.dropSession(id)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	err := os.Remove(s.path(id))
+	s.mu.Unlock()
+	s.subs.dropSession(id)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

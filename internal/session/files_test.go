@@ -62,14 +62,14 @@ func TestFilesArePrivateAndNamedByID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := os.Stat(filepath.Join(s.Dir(), "s_"+id))
+	info, err := os.Stat(filepath.Join(s.dir, "s_"+id))
 	if err != nil {
 		t.Fatalf("no file s_<id>: %v", err)
 	}
 	if mode := info.Mode().Perm(); mode != 0o600 {
 		t.Errorf("session file mode %o; want 600", mode)
 	}
-	if info, err := os.Stat(s.Dir()); err != nil || info.Mode().Perm() != 0o700 {
+	if info, err := os.Stat(s.dir); err != nil || info.Mode().Perm() != 0o700 {
 		t.Errorf("sessions folder: %v, %v; want mode 700", info.Mode().Perm(), err)
 	}
 	data, _ := os.ReadFile(s.path(id))
@@ -81,7 +81,7 @@ func TestFilesArePrivateAndNamedByID(t *testing.T) {
 	if err != nil || deadline < before.Add(90*time.Minute).Unix() || deadline > after.Add(90*time.Minute).Unix() {
 		t.Errorf("first line %q; want the purge deadline, Unix seconds ttl from now", head)
 	}
-	if names := fileNames(t, s.Dir()); !slices.Equal(names, []string{"s_" + id}) {
+	if names := fileNames(t, s.dir); !slices.Equal(names, []string{"s_" + id}) {
 		t.Errorf("folder holds %q; want only the session file", names)
 	}
 }
@@ -132,7 +132,7 @@ func TestFilesPurgeRemovesOnlyExpiredSessionFiles(t *testing.T) {
 		".s_" + NewID() + ".tmp": "1\na temporary file",
 	}
 	for name, body := range others {
-		if err := os.WriteFile(filepath.Join(s.Dir(), name), []byte(body), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(s.dir, name), []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -158,7 +158,7 @@ func TestFilesPurgeRemovesOnlyExpiredSessionFiles(t *testing.T) {
 	}
 	wantNoFile(t, s.path(long))
 	for name, body := range others {
-		data, err := os.ReadFile(filepath.Join(s.Dir(), name))
+		data, err := os.ReadFile(filepath.Join(s.dir, name))
 		if err != nil || string(data) != body {
 			t.Errorf("Purge touched %s: %q, %v", name, data, err)
 		}
@@ -196,7 +196,7 @@ func TestFilesLeaveNoTemporaryFiles(t *testing.T) {
 	if _, err := s.Purge(time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if names := fileNames(t, s.Dir()); !slices.Equal(names, []string{"s_" + kept}) {
+	if names := fileNames(t, s.dir); !slices.Equal(names, []string{"s_" + kept}) {
 		t.Fatalf("folder holds %q; want only s_<kept id>", names)
 	}
 }
@@ -212,11 +212,11 @@ func TestFilesForgedIDsTouchNoOtherFile(t *testing.T) {
 	s := newTestFiles(t)
 	ctx := context.Background()
 	id := mustCreate(t, s, testRecord("alice"))
-	victim := filepath.Join(s.Dir(), "cookie.key")
+	victim := filepath.Join(s.dir, "cookie.key")
 	if err := os.WriteFile(victim, []byte("k"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, forged := range []string{"../sessions/cookie.key", "/" + victim, "", "cookie.key", "../" + filepath.Base(s.Dir()) + "/s_" + id} {
+	for _, forged := range []string{"../sessions/cookie.key", "/" + victim, "", "cookie.key", "../" + filepath.Base(s.dir) + "/s_" + id} {
 		if ended, err := s.End(ctx, forged); ended || err != nil {
 			t.Errorf("End(%q) = %v, %v", forged, ended, err)
 		}

@@ -228,7 +228,7 @@ func TestSilentRedisStopsMemoryServing(t *testing.T) {
 	waitFor(t, "the Listener to resubscribe", in.listener.Subscribed)
 	must(t, srv.Pause())
 	waitFor(t, "the Listener to give up on the silent Redis", func() bool { return !in.listener.Subscribed() })
-	m.mem.put(c.Value, entry{id: s.ID, rec: s.Record, user: s.User}, m.mem.generation(), clock())
+	m.mem.put(c.Value, entry{name: c.Name, id: s.ID, rec: s.Record, user: s.User}, m.mem.generation(), clock())
 	done = currentInBackground(m, c)
 	time.Sleep(300 * time.Millisecond)
 	must(t, srv.Resume())
@@ -278,10 +278,10 @@ func TestKilledSubscriptionEmptiesMemoryUntilResubscribed(t *testing.T) {
 	// ... and an entry that got into memory anyway (a read that raced the
 	// loss) is not served: only memory knows this session now.
 	forgetBehindTheStoresBack(t, store, s.ID)
-	m.mem.put(c.Value, entry{id: s.ID, rec: s.Record, user: s.User}, m.mem.generation(), clock())
+	m.mem.put(c.Value, entry{name: c.Name, id: s.ID, rec: s.Record, user: s.User}, m.mem.generation(), clock())
 	wantNoSession(t, m, c, "without a subscription")
 
-	m.mem.put(c.Value, entry{id: s.ID, rec: s.Record, user: s.User}, m.mem.generation(), clock())
+	m.mem.put(c.Value, entry{name: c.Name, id: s.ID, rec: s.Record, user: s.User}, m.mem.generation(), clock())
 	refuse.Store(false)
 	waitFor(t, "the Listener to resubscribe", l.Subscribed)
 	if inMemory(m, c) {

@@ -34,6 +34,7 @@ type memory struct {
 }
 
 type entry struct {
+	name  string // the cookie's name: a value verified under one is not taken under another
 	id    string
 	rec   Record
 	user  any   // rec.User, boxed once, for Caddy's replacer

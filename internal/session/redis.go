@@ -128,6 +128,7 @@ func (s *Redis) End(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("redis: %w", err)
 	}
+	s.hub().dropSession(id) // after the delete: see Files.End
 	if n == 0 {
 		return false, nil
 	}
@@ -160,14 +161,17 @@ func (s *Redis) EndUser(ctx context.Context, user string) (int, error) {
 		}
 		return nil
 	})
+	s.hub().dropUser(user)
 	if err != nil {
 		return ended, err
 	}
 	return ended, s.announce(ctx, conn, "u", user)
 }
 
-// UserChanged announces the user.
+// UserChanged has this process forget the user's sessions, and announces
+// the user.
 func (s *Redis) UserChanged(ctx context.Context, user string) error {
+	s.hub().dropUser(user)
 	conn, err := s.conn(ctx)
 	if err != nil {
 		return err

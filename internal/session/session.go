@@ -107,7 +107,7 @@ func (m *Manager) Current(r *http.Request) (Session, error) {
 		return Session{}, nil
 	}
 	now := m.cfg.Now()
-	if e, ok := m.mem.get(value, clock()); ok && m.store.trusted() && !m.expired(e.rec, now) && !m.refreshDue(e.rec, now) {
+	if e, ok := m.mem.get(value, clock()); ok && e.name == name && m.store.trusted() && !m.expired(e.rec, now) && !m.refreshDue(e.rec, now) {
 		return Session{ID: e.id, Record: e.rec, user: e.user}, nil
 	}
 	return m.read(r.Context(), name, value, now)
@@ -157,7 +157,7 @@ func (m *Manager) read(ctx context.Context, name, value string, now time.Time) (
 	}
 	s := Session{ID: id, Record: rec, user: rec.User}
 	if m.store.trusted() {
-		m.mem.put(value, entry{id: id, rec: rec, user: s.user}, gen, started)
+		m.mem.put(value, entry{name: name, id: id, rec: rec, user: s.user}, gen, started)
 	}
 	return s, nil
 }
@@ -288,14 +288,12 @@ func (m *Manager) endCookie(ctx context.Context, name, value string) (bool, erro
 	if err != nil || id == "" {
 		return false, err
 	}
-	m.store.hub().dropSession(id)
 	return m.store.End(ctx, id)
 }
 
 // EndAllFor ends every session of user, on every instance, and tells how
 // many records it deleted.
 func (m *Manager) EndAllFor(ctx context.Context, user string) (int, error) {
-	m.store.hub().dropUser(user)
 	return m.store.EndUser(ctx, user)
 }
 

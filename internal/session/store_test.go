@@ -367,7 +367,7 @@ func TestFileErrorsNeverNameTheSessionFile(t *testing.T) {
 
 	// The folder itself unusable: a regular file in its place.
 	blocked := NewFiles(filepath.Join(t.TempDir(), "not-a-folder"))
-	if err := os.WriteFile(blocked.Dir(), []byte("x"), 0o600); err != nil {
+	if err := os.WriteFile(blocked.dir, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, checks["Create in a blocked folder"] = blocked.Create(ctx, rec, time.Hour)
