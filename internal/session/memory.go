@@ -36,7 +36,8 @@ type memory struct {
 type entry struct {
 	id    string
 	rec   Record
-	user  any   // rec.User, boxed once, for Caddy's replacer
+	user  any // rec.User, boxed once, for Caddy's replacer
+	roles roles
 	until int64 // monotonic nanoseconds (see clock)
 }
 
