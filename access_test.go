@@ -20,27 +20,28 @@ import (
 )
 
 // The access rules of the README's three examples, in one site: a staff
-// area (a named matcher), per-client folders (users by name, or staff),
+// area (a named matcher), per-client folders (users by name, a client's
+// role, or staff),
 // and an admin path, with a narrower rule inside it (all that select a
 // request must pass, so the broader admin rule cannot open the audit
 // folder to every admin), and a rule outside the handler's matcher (a rule
 // protects what it selects).
 const accessRules = `allow @staff role staff admin
 		allow /members/clients/acme/* user alice role staff
-		allow /members/clients/globex/* user carol role staff
+		allow /members/clients/globex/* role globex staff
 		allow /members/admin/* role admin
 		allow /members/admin/audit/* user ada dan
 		allow /reports/* role staff`
 
 // accessAccounts are the table's users and their roles.
 var accessAccounts = map[string][]string{
-	"nora":  nil,       // logged in, no roles, named nowhere
-	"alice": nil,       // named in the acme rule
-	"carol": nil,       // named in the globex rule
-	"sam":   {"staff"}, // a role holder
-	"oscar": {"admin"}, // holds admin but is not named in the audit rule
-	"ada":   {"admin"}, // holds admin and is named in the audit rule
-	"dan":   nil,       // named in the audit rule, lacks the admin role its parent rule needs
+	"nora":  nil,        // logged in, no roles, named nowhere
+	"alice": nil,        // named in the acme rule
+	"carol": {"globex"}, // holds the globex client's role
+	"sam":   {"staff"},  // a role holder
+	"oscar": {"admin"},  // holds admin but is not named in the audit rule
+	"ada":   {"admin"},  // holds admin and is named in the audit rule
+	"dan":   nil,        // named in the audit rule, lacks the admin role its parent rule needs
 }
 
 // accessStore is one accounts backend: the session_auth lines that name it
