@@ -21,11 +21,10 @@ import (
 
 // The access rules of the README's three examples, in one site: a staff
 // area (a named matcher), per-client folders (users by name, a client's
-// role, or staff),
-// and an admin path, with a narrower rule inside it (all that select a
-// request must pass, so the broader admin rule cannot open the audit
-// folder to every admin), and a rule outside the handler's matcher (a rule
-// protects what it selects).
+// role, or staff), and an admin path with a narrower rule inside it (all
+// that select a request must pass, so the broader admin rule cannot open
+// the audit folder to every admin); and a rule outside the handler's
+// matcher (a rule protects what it selects).
 const accessRules = `allow @staff role staff admin
 		allow /members/clients/acme/* user alice role staff
 		allow /members/clients/globex/* role globex staff
