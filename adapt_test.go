@@ -66,6 +66,22 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"extra args on the directive line", "session_auth foo bar", "wrong argument count"},
 		{"one stray arg on the directive line", "session_auth foo", "wrong argument count"},
 		{"extra args after a matcher", "session_auth /members/* extra", "wrong argument count"},
+		{"allow without anything", "session_auth {\n\t\tallow\n\t}", "allow needs a matcher first"},
+		{"allow without a matcher", "session_auth {\n\t\tallow role staff\n\t}", "allow needs a matcher first"},
+		{"allow with an undefined named matcher", "session_auth {\n\t\tallow @nobody role staff\n\t}", "unrecognized matcher name: @nobody"},
+		{"allow without names", "session_auth {\n\t\tallow /admin/*\n\t}", "allow /admin/* names no one: add role <name>... or user <name>..."},
+		{"allow role without names", "session_auth {\n\t\tallow /admin/* role\n\t}", "allow /admin/*: role needs at least one name"},
+		{"allow user without names before role", "session_auth {\n\t\tallow /admin/* user role admin\n\t}", "allow /admin/*: user needs at least one name"},
+		{"allow with an unknown word for role or user", "session_auth {\n\t\tallow /admin/* roles admin\n\t}", `allow /admin/*: want role or user before the names, not "roles"`},
+		{"allow with a name but no kind", "session_auth {\n\t\tallow /admin/* alice\n\t}", `want role or user before the names, not "alice"`},
+		{"allow with an invalid role name", "session_auth {\n\t\tallow /admin/* role staff ad.min\n\t}", `Role names are 1 to 64 characters: letters a-z, digits, _ and -, starting with a letter or digit. "ad.min" has a character outside that set.`},
+		{"allow with a role that starts with a symbol", "session_auth {\n\t\tallow /admin/* role -admin\n\t}", `"-admin" starts with a symbol`},
+		{"allow with an invalid username", "session_auth {\n\t\tallow /admin/* user al/ice\n\t}", `user "al/ice": Usernames are 1 to 64 characters`},
+		{"default_roles without roles", "session_auth {\n\t\tdefault_roles\n\t}", "wrong argument count"},
+		{"default_roles with an invalid role", "session_auth {\n\t\tdefault_roles member st@ff\n\t}", `default_roles: Role names are 1 to 64 characters`},
+		{"default_roles given twice", "session_auth {\n\t\tdefault_roles a\n\t\tdefault_roles b\n\t}", "default_roles given more than once"},
+		{"roles_header given twice", "session_auth {\n\t\troles_header A\n\t\troles_header B\n\t}", "roles_header given more than once"},
+		{"roles_header without a name", "session_auth {\n\t\troles_header\n\t}", "wrong argument count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			caddyfile := "example.com {\n\t" + tc.directive + "\n}\n"
@@ -125,6 +141,13 @@ func TestValidateRejects(t *testing.T) {
 		{"realm too long", SessionAuth{Realm: strings.Repeat("a", 65)}, "realm"},
 		{"secure_cookies sometimes", SessionAuth{SecureCookies: "sometimes"}, `secure_cookies must be "auto" or "always"`},
 		{"cookie_name with a __Host- prefix", SessionAuth{CookieName: "__Host-x"}, "leave out the __ prefix"},
+		{"allow rule that names no one", SessionAuth{Allow: []AccessRule{{Roles: []string{"staff"}}, {}}}, "allow rule 2 names no role and no user, so it would refuse everyone"},
+		{"allow rule with an invalid role", SessionAuth{Allow: []AccessRule{{Roles: []string{"staff", "st,aff"}}}}, `allow rule 1: Role names are 1 to 64 characters`},
+		{"allow rule with an empty role", SessionAuth{Allow: []AccessRule{{Roles: []string{""}}}}, "allow rule 1: Role names are 1 to 64 characters: letters a-z, digits, _ and -, starting with a letter or digit. This one is empty."},
+		{"allow rule with an invalid user", SessionAuth{Allow: []AccessRule{{Users: []string{"bad name"}}}}, "allow rule 1: Usernames are 1 to 64 characters"},
+		{"default_roles with an invalid role", SessionAuth{DefaultRoles: []string{"member", "-x"}}, `default_roles: Role names are 1 to 64 characters`},
+		{"roles_header with a space", SessionAuth{RolesHeader: "X Roles"}, "roles_header"},
+		{"roles_header the same as user_header", SessionAuth{UserHeader: "X-Remote-User", RolesHeader: "x-remote-user"}, "roles_header and user_header are both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sa := tc.sa
@@ -166,6 +189,8 @@ func TestValidateAcceptsDefaultsAndEdges(t *testing.T) {
 		{"secure_cookies always", SessionAuth{SecureCookies: "always"}},
 		{"realm of 64 characters", SessionAuth{Realm: strings.Repeat("a", 64)}},
 		{"realm with dots, dashes and underscores", SessionAuth{Realm: "a.b-c_d"}},
+		{"allow rules by role, by user, and both", SessionAuth{Allow: []AccessRule{{Roles: []string{"Staff"}}, {Users: []string{"Alice"}}, {Roles: []string{"a-b_c"}, Users: []string{"bob@example.com"}}}}},
+		{"default_roles and both headers", SessionAuth{DefaultRoles: []string{"member"}, UserHeader: "X-User", RolesHeader: "X-Roles"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sa := tc.sa

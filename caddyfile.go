@@ -1,12 +1,17 @@
 package sessionauth
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
 func init() {
@@ -35,6 +40,9 @@ func init() {
 //		template_dir  <path>
 //		title         <site name>
 //		user_header   <name>
+//		roles_header  <name>
+//		default_roles <role>...
+//		allow         <matcher> role|user <name>... [role|user <name>...]
 //		account_limit <failures> <window>
 //		account_lockout <first> [<max>]
 //		ip_limit      <failures> <window>
@@ -44,6 +52,12 @@ func init() {
 // handler's protect setting, because the login pages must be served
 // whatever the matcher says. Without realm, the realm comes from the site
 // block's addresses (see realm.go).
+//
+// allow, the one option that may repeat, adds an access rule: its matcher
+// is a path (/admin/*), * for every request, or a named matcher of the
+// site block (@staff); then role and user each start a list of names, and
+// the rule lets through whoever is named in either. (So a role or user
+// literally called "role" or "user" can only be named in JSON.)
 func parseCaddyfile(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	h.Next() // the directive name
 	matcherSet, err := h.ExtractMatcherSet()
@@ -51,7 +65,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 		return nil, err
 	}
 	sa := new(SessionAuth)
-	if err := sa.UnmarshalCaddyfile(h.Dispenser); err != nil {
+	if err := sa.unmarshalBlock(h.Dispenser, h.MatcherToken); err != nil {
 		return nil, err
 	}
 	if matcherSet != nil {
@@ -67,9 +81,19 @@ func parseCaddyfile(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 	return h.NewRoute(nil, sa), nil
 }
 
-// UnmarshalCaddyfile reads the directive's block. Every option may be given
-// once; unknown ones are errors.
+// UnmarshalCaddyfile reads the directive's block. Every option but allow
+// may be given once; unknown ones are errors. Outside a site block (where
+// named matchers are defined) allow takes paths and * only.
 func (sa *SessionAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	return sa.unmarshalBlock(d, inlineMatcher(d))
+}
+
+// matcherReader reads an allow rule's matcher token, as
+// httpcaddyfile.Helper.MatcherToken does: the set, and whether the token
+// was a matcher at all (a nil set with true is "*", every request).
+type matcherReader func() (caddy.ModuleMap, bool, error)
+
+func (sa *SessionAuth) unmarshalBlock(d *caddyfile.Dispenser, matcher matcherReader) error {
 	d.Next() // the directive name
 	if d.NextArg() {
 		return d.ArgErr()
@@ -77,6 +101,14 @@ func (sa *SessionAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	seen := map[string]bool{}
 	for d.NextBlock(0) {
 		opt := d.Val()
+		if opt == "allow" {
+			rule, err := readRule(d, matcher)
+			if err != nil {
+				return err
+			}
+			sa.Allow = append(sa.Allow, rule)
+			continue
+		}
 		if seen[opt] {
 			return d.Errf("%s given more than once", opt)
 		}
@@ -86,6 +118,79 @@ func (sa *SessionAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
+}
+
+// readRule reads "<matcher> role|user <name>... [role|user <name>...]".
+// Names are normalised here, so the JSON holds them as they are kept.
+func readRule(d *caddyfile.Dispenser, matcher matcherReader) (AccessRule, error) {
+	var rule AccessRule
+	set, ok, err := matcher()
+	if err != nil {
+		return rule, d.Errf("allow: %v", err)
+	}
+	if !ok {
+		return rule, d.Errf("allow needs a matcher first (a path such as /admin/*, or a named matcher such as @staff), then role or user and the names it lets through")
+	}
+	where := d.Val()
+	if set != nil {
+		rule.Match = caddyhttp.RawMatcherSets{set}
+	}
+	var list *[]string
+	kind := ""
+	for d.NextArg() {
+		word := d.Val()
+		switch {
+		case word == "role" || word == "user":
+			if list != nil && len(*list) == 0 {
+				return rule, d.Errf("allow %s: %s needs at least one name", where, kind)
+			}
+			list, kind = &rule.Roles, word
+			if word == "user" {
+				list = &rule.Users
+			}
+		case list == nil:
+			return rule, d.Errf("allow %s: want role or user before the names, not %q", where, word)
+		case kind == "role":
+			role, err := users.NormalizeRole(word)
+			if err != nil {
+				return rule, d.Errf("allow %s: %s", where, users.Explain(err))
+			}
+			*list = append(*list, role)
+		default:
+			name, err := users.Normalize(word)
+			if err != nil {
+				return rule, d.Errf("allow %s: user %q: %s", where, word, users.Explain(err))
+			}
+			*list = append(*list, name)
+		}
+	}
+	if list == nil {
+		return rule, d.Errf("allow %s names no one: add role <name>... or user <name>...", where)
+	}
+	if len(*list) == 0 {
+		return rule, d.Errf("allow %s: %s needs at least one name", where, kind)
+	}
+	rule.Roles, _ = users.NormalizeRoles(rule.Roles) // sorted, once each
+	rule.Users, _ = normalizeUsers(rule.Users)
+	return rule, nil
+}
+
+// inlineMatcher reads a matcher token without a site block: "*" or a path.
+func inlineMatcher(d *caddyfile.Dispenser) matcherReader {
+	return func() (caddy.ModuleMap, bool, error) {
+		if !d.NextArg() {
+			return nil, false, nil
+		}
+		switch v := d.Val(); {
+		case v == "*":
+			return nil, true, nil
+		case strings.HasPrefix(v, "/"):
+			return caddy.ModuleMap{"path": caddyconfig.JSON(caddyhttp.MatchPath{v}, nil)}, true, nil
+		case strings.HasPrefix(v, "@"):
+			return nil, false, fmt.Errorf("named matcher %s: only the session_auth directive of a site block can use named matchers", v)
+		}
+		return nil, false, nil
+	}
 }
 
 func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error {
@@ -132,6 +237,16 @@ func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error
 		err = oneString(d, &sa.Title)
 	case "user_header":
 		err = oneString(d, &sa.UserHeader)
+	case "roles_header":
+		err = oneString(d, &sa.RolesHeader)
+	case "default_roles":
+		args := d.RemainingArgs()
+		if len(args) == 0 {
+			return d.ArgErr()
+		}
+		if sa.DefaultRoles, err = users.NormalizeRoles(args); err != nil {
+			err = d.Errf("default_roles: %s", users.Explain(err))
+		}
 	case "account_limit":
 		sa.AccountLimit, err = rateLimit(d)
 	case "ip_limit":

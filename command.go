@@ -34,19 +34,27 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "session-auth",
-		Usage: "add|password|remove|unlock|list [--config <path>] [--adapter <name>] [--realm <name>] [--verbose] [<username>]",
+		Usage: "add|password|remove|unlock|list|role [--config <path>] [--adapter <name>] [--realm <name>] [--role <role>]... [--verbose] [add|remove] [<username>] [<role>...]",
 		Short: "Manages the accounts of a session_auth realm",
 		Long: `
 Adds, lists and removes the accounts of a session_auth realm, sets their
-passwords and lifts their locks, in the store the config names for it: its
-Redis, or its users file. Registration is closed by default; this is how an
-owner lets people in.
+passwords and roles and lifts their locks, in the store the config names for
+it: its Redis, or its users file. Registration is closed by default; this is
+how an owner lets people in.
 
   caddy session-auth add alice        asks for a password, creates the account
+                                      (with the config's default_roles; add
+                                      more with --role editors --role staff)
   caddy session-auth password alice   sets a new password; ends alice's sessions
   caddy session-auth remove alice     deletes the account; ends its sessions
   caddy session-auth unlock alice     lifts the lock that failed logins put on it
-  caddy session-auth list             prints the usernames
+  caddy session-auth list             prints each username, when it was made,
+                                      and its roles
+  caddy session-auth role add alice editors [<role>...]
+  caddy session-auth role remove alice editors [<role>...]
+                                      gives or takes roles; every server applies
+                                      the change at alice's next request, and
+                                      no one is logged out
 
 On a terminal the password is read twice without echo; otherwise one line is
 read from stdin, for scripts: printf '%s\n' "$PW" | caddy session-auth add bob
@@ -60,7 +68,8 @@ directory; as root it refuses to start a store the server would not read.`,
 			cmd.Flags().StringP("adapter", "a", "", "Name of config adapter to apply")
 			cmd.Flags().String("realm", "", "Which realm of the config (needed when it has several)")
 			cmd.Flags().BoolP("verbose", "v", false, "Say which store is used, and show the config adapter's warnings")
-			cmd.Args = cobra.RangeArgs(1, 2)
+			cmd.Flags().StringArray("role", nil, "With add: a role to give the new account (repeat it for more)")
+			cmd.Args = cobra.MinimumNArgs(1)
 			cmd.SilenceErrors = true
 			cmd.SilenceUsage = true
 			cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -93,8 +102,20 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	args := fl.Args()
 	action := args[0]
 	verbose := fl.Bool("verbose")
-	if !slices.Contains([]string{"add", "password", "remove", "unlock", "list"}, action) {
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("there is no action %q. Use add, password, remove, unlock or list", action)
+	if !slices.Contains([]string{"add", "password", "remove", "unlock", "list", "role"}, action) {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("there is no action %q. Use add, password, remove, unlock, list or role", action)
+	}
+	if err := checkArgs(args); err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	// Not every caller defines --role (tests build their own flag sets).
+	flagRoles, _ := fl.GetStringArray("role")
+	if len(flagRoles) > 0 && action != "add" {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("--role goes with add; to change the roles of an account, use role add or role remove")
+	}
+	newRoles, err := users.NormalizeRoles(flagRoles)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, said{users.Explain(err), err}
 	}
 	cfg, err := loadConfig(fl.String("config"), fl.String("adapter"), verbose)
 	if err != nil {
@@ -121,12 +142,12 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 			return caddy.ExitCodeFailedStartup, err
 		}
 		for _, a := range accounts {
-			fmt.Printf("%s\t%s\n", a.Username, a.Created.Format(time.RFC3339))
+			fmt.Printf("%s\t%s\t%s\n", a.Username, a.Created.Format(time.RFC3339), strings.Join(a.Roles, ","))
 		}
 		return caddy.ExitCodeSuccess, nil
 	}
-	if len(args) != 2 {
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("%s needs a username", action)
+	if action == "role" {
+		return roleCommand(ctx, sa, b, args[1], args[2], args[3:])
 	}
 	username, err := users.Normalize(args[1])
 	if err != nil {
@@ -141,11 +162,16 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	var done string
 	switch action {
 	case "add":
+		defaults, err := users.NormalizeRoles(sa.DefaultRoles)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, fmt.Errorf("the config's default_roles: %s", users.Explain(err))
+		}
+		roles, _ := users.NormalizeRoles(append(defaults, newRoles...))
 		hash, err := sa.readNewPassword()
 		if err != nil {
 			return caddy.ExitCodeFailedStartup, err
 		}
-		err = b.users.Create(ctx, users.Account{Username: username, Hash: hash, Created: time.Now()})
+		err = b.users.Create(ctx, users.Account{Username: username, Hash: hash, Created: time.Now(), Roles: roles})
 		if errors.Is(err, users.ErrTaken) {
 			return caddy.ExitCodeFailedStartup, said{fmt.Sprintf("there is a user %s in realm %s already", username, sa.Realm), err}
 		}
@@ -153,6 +179,9 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 			return caddy.ExitCodeFailedStartup, err
 		}
 		done = "Added user " + username
+		if len(roles) > 0 {
+			done += " with the " + rolesPhrase(roles)
+		}
 	case "password":
 		if _, err := b.users.Get(ctx, username); err != nil {
 			return caddy.ExitCodeFailedStartup, notFound(err)
@@ -191,6 +220,83 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	}
 	fmt.Printf("%s.\n", done)
 	return caddy.ExitCodeSuccess, nil
+}
+
+// checkArgs holds each action to its words: a username, and for role
+// add|remove a username and at least one role.
+func checkArgs(args []string) error {
+	action := args[0]
+	switch {
+	case action == "list" && len(args) > 1:
+		return errors.New("list takes no username")
+	case action == "role" && (len(args) < 2 || args[1] != "add" && args[1] != "remove"):
+		return errors.New("role takes add or remove, as in role add alice editors or role remove alice editors")
+	case action == "role" && len(args) < 3:
+		return fmt.Errorf("role %s needs a username and at least one role", args[1])
+	case action == "role" && len(args) < 4:
+		return fmt.Errorf("role %s %s needs at least one role", args[1], args[2])
+	case action != "role" && action != "list" && len(args) < 2:
+		return fmt.Errorf("%s needs a username", action)
+	case action != "role" && len(args) > 2:
+		return fmt.Errorf("%s takes one username, not %d words", action, len(args)-1)
+	}
+	return nil
+}
+
+// roleCommand gives (sub "add") or takes (sub "remove") roles, through
+// the backend's changeAccount, so that every server applies the change at
+// the user's next request. It says what changed, or that nothing had to.
+func roleCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, sub, name string, names []string) (int, error) {
+	username, err := users.Normalize(name)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, said{users.Explain(err), err}
+	}
+	roles, err := users.NormalizeRoles(names)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, said{users.Explain(err), err}
+	}
+	before, err := b.users.Get(ctx, username)
+	if errors.Is(err, users.ErrNotFound) {
+		return caddy.ExitCodeFailedStartup, said{fmt.Sprintf("there is no user %s in realm %s (%s)", username, sa.Realm, b.where), err}
+	}
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	held := func(r string) bool { return slices.Contains(before.Roles, r) }
+	var changing []string
+	change := users.GrantRoles(roles...)
+	if sub == "add" {
+		changing = slices.DeleteFunc(slices.Clone(roles), held)
+	} else {
+		changing = slices.DeleteFunc(slices.Clone(roles), func(r string) bool { return !held(r) })
+		change = users.RevokeRoles(roles...)
+	}
+	switch {
+	case len(changing) == 0 && sub == "add":
+		fmt.Printf("Nothing to do: %s has the %s already.\n", username, rolesPhrase(roles))
+		return caddy.ExitCodeSuccess, nil
+	case len(changing) == 0:
+		fmt.Printf("Nothing to do: %s does not have the %s.\n", username, rolesPhrase(roles))
+		return caddy.ExitCodeSuccess, nil
+	}
+	if err := b.changeAccount(ctx, username, change); err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	if sub == "add" {
+		fmt.Printf("Gave %s the %s.\n", username, rolesPhrase(changing))
+	} else {
+		fmt.Printf("Took the %s from %s.\n", rolesPhrase(changing), username)
+	}
+	return caddy.ExitCodeSuccess, nil
+}
+
+// rolesPhrase says "role editors", "roles editors and staff" or "roles a,
+// b and c".
+func rolesPhrase(roles []string) string {
+	if len(roles) == 1 {
+		return "role " + roles[0]
+	}
+	return "roles " + strings.Join(roles[:len(roles)-1], ", ") + " and " + roles[len(roles)-1]
 }
 
 // said is an error worded for the operator that still wraps its cause.
@@ -313,6 +419,17 @@ type cliBackend struct {
 	unlock   func(ctx context.Context, username string) error
 	settle   func() // waits until no server serves a session from before a change
 	close    func()
+}
+
+// changeAccount changes an account, has every server forget what it
+// remembers of the user's sessions, and returns once none serves them as
+// they were: the one way the command changes what sessions show.
+func (b *cliBackend) changeAccount(ctx context.Context, username string, change func(*users.Account) error) error {
+	if err := session.UpdateAccount(ctx, b.users, b.sessions, username, change); err != nil {
+		return err
+	}
+	b.settle()
+	return nil
 }
 
 // openBackend opens the accounts and sessions the handler's config names,

@@ -14,13 +14,17 @@ import (
 )
 
 // ServeHTTP serves the pages under PathPrefix itself and guards the rest:
-// protected requests need a live session, others pass on, with the user's
+// protected requests need a live session whose user passes every access
+// rule that selects the request; others pass on, with the user's
 // placeholders set when they bring one.
 func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if sa.userHeader != "" {
 		// A client must never speak for the user: its copy goes, on every
 		// request, before anything can pass it on.
 		delete(r.Header, sa.userHeader)
+	}
+	if sa.rolesHeader != "" {
+		delete(r.Header, sa.rolesHeader) // nor for the user's roles
 	}
 	if route, ok := sa.authRoute(r.URL.Path); ok {
 		return sa.serveAuthPage(w, r, route)
@@ -42,8 +46,12 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	if s.LoggedIn() {
 		repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 		repl.Set("http.auth.user.id", s.UserValue())
+		repl.Set("http.auth.user.roles", s.RolesValue())
 		if sa.userHeader != "" {
 			r.Header[sa.userHeader] = []string{s.User}
+		}
+		if sa.rolesHeader != "" {
+			r.Header[sa.rolesHeader] = []string{s.RolesText()}
 		}
 		// The page may greet this user: no shared cache may keep it, and
 		// protected content must not stay in the browser after logout.
@@ -61,6 +69,15 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	}
 	if !s.LoggedIn() {
 		return sa.challenge(w, r)
+	}
+	if len(sa.Allow) > 0 {
+		refusing, err := sa.refusingRule(r, s)
+		if err != nil {
+			return caddyhttp.Error(http.StatusInternalServerError, err)
+		}
+		if refusing != nil {
+			return sa.forbid(w, r, s)
+		}
 	}
 	return next.ServeHTTP(w, r)
 }
@@ -86,11 +103,16 @@ func (sa *SessionAuth) authRoute(p string) (string, bool) {
 	return "", false
 }
 
+// isProtected tells whether a request needs a session: the handler's
+// matcher selects it, or an access rule does.
 func (sa *SessionAuth) isProtected(r *http.Request) (bool, error) {
 	if len(sa.protect) == 0 {
 		return true, nil
 	}
-	return sa.protect.AnyMatchWithError(r)
+	if ok, err := sa.protect.AnyMatchWithError(r); ok || err != nil {
+		return ok, err
+	}
+	return sa.ruleSelects(r)
 }
 
 // challenge sends a browser to the login page and tells anything else 401,

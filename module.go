@@ -28,8 +28,10 @@ func init() {
 
 // SessionAuth serves the login, registration and logout pages under
 // PathPrefix and guards the requests that Protect selects: a request with a
-// valid session goes on with `{http.auth.user.id}` set to the username; a
-// browser without one is sent to the login page, any other client gets 401.
+// valid session goes on with `{http.auth.user.id}` set to the username and
+// `{http.auth.user.roles}` to the account's roles (sorted, comma-separated);
+// a browser without one is sent to the login page, any other client gets
+// 401. Access rules (Allow) narrow who may see what among logged-in users.
 //
 // Everything belongs to a realm: accounts, sessions, the generated cookie
 // key and the login counters. They live in Redis when Redis is set, so that
@@ -37,9 +39,26 @@ func init() {
 // data directory.
 type SessionAuth struct {
 	// Protect selects the protected requests with Caddy request matchers;
-	// any one matcher set that matches protects the request. Default: every
-	// request except the plugin's own pages under PathPrefix.
+	// any one matcher set that matches protects the request, and so does
+	// any rule of Allow that selects it. Default: every request except the
+	// plugin's own pages under PathPrefix.
 	Protect caddyhttp.RawMatcherSets `json:"protect,omitempty" caddy:"namespace=http.matchers"`
+
+	// Allow are the access rules: which logged-in users may see what. A
+	// request must pass every rule that selects it, and passes a rule when
+	// its user is named in it or holds one of its roles; the order of the
+	// rules does not matter, so a broader rule added later can never open
+	// a narrower area. A request that a rule selects is protected (needs a
+	// session) even when Protect leaves it out. A request no rule selects
+	// needs only a valid session. A logged-in user who fails a rule gets
+	// 403: a page for browsers, a bare error otherwise. Role changes apply
+	// at the user's next request. Default: none, so any account sees every
+	// protected page.
+	Allow []AccessRule `json:"allow,omitempty"`
+
+	// DefaultRoles are the roles every new account gets, at registration
+	// and from the CLI's add. Default: none.
+	DefaultRoles []string `json:"default_roles,omitempty"`
 
 	// Realm names the accounts, sessions, cookie key and counters this
 	// handler uses: handlers with the same realm (and backend) share them,
@@ -151,20 +170,29 @@ type SessionAuth struct {
 	// Default: none.
 	UserHeader string `json:"user_header,omitempty"`
 
-	protect    caddyhttp.MatcherSets
-	prefixHead string // PathPrefix's first segment, with its slash
-	userHeader string // UserHeader in canonical form, for direct map access
-	pages      *templates.Pages
-	keys       *session.Keyring
-	sessions   *session.Manager
-	users      users.Store
-	throttle   throttle.Store
-	scope      string // keeps this realm's counters apart in a shared memory store
-	policy     users.Policy
-	crossOrig  *http.CrossOriginProtection
-	keyed      *lazyKeyed // form tokens and device cookies, once the keys can be had
-	release    []func()   // what Provision acquired, for Cleanup
-	logger     *zap.Logger
+	// RolesHeader names a request header set to the logged-in user's
+	// roles, sorted and joined with commas ("editors,staff"; empty for an
+	// account without roles), for the handlers after this one. Like
+	// UserHeader, whatever a client sends in it is removed from every
+	// request this handler sees. Default: none.
+	RolesHeader string `json:"roles_header,omitempty"`
+
+	protect      caddyhttp.MatcherSets
+	prefixHead   string   // PathPrefix's first segment, with its slash
+	userHeader   string   // UserHeader in canonical form, for direct map access
+	rolesHeader  string   // RolesHeader in canonical form
+	defaultRoles []string // DefaultRoles, normalised
+	pages        *templates.Pages
+	keys         *session.Keyring
+	sessions     *session.Manager
+	users        users.Store
+	throttle     throttle.Store
+	scope        string // keeps this realm's counters apart in a shared memory store
+	policy       users.Policy
+	crossOrig    *http.CrossOriginProtection
+	keyed        *lazyKeyed // form tokens and device cookies, once the keys can be had
+	release      []func()   // what Provision acquired, for Cleanup
+	logger       *zap.Logger
 }
 
 // RateLimit is a number of events per window of time.
@@ -212,6 +240,10 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 	sa.prefixHead, _, _ = strings.Cut(strings.TrimPrefix(sa.PathPrefix, "/"), "/")
 	sa.prefixHead = "/" + sa.prefixHead
 	sa.userHeader = http.CanonicalHeaderKey(sa.UserHeader)
+	sa.rolesHeader = http.CanonicalHeaderKey(sa.RolesHeader)
+	if err := sa.provisionRules(ctx); err != nil {
+		return err
+	}
 	if sa.Protect != nil {
 		mods, err := ctx.LoadModule(sa, "Protect")
 		if err != nil {
@@ -331,6 +363,9 @@ func (sa *SessionAuth) Validate() error {
 	}
 	if sa.UserHeader != "" && !isToken(sa.UserHeader) {
 		return fmt.Errorf("user_header %q is not a valid header name", sa.UserHeader)
+	}
+	if err := sa.validateRules(); err != nil {
+		return err
 	}
 	if !isToken(sa.CookieName) {
 		return fmt.Errorf("cookie_name %q is not a valid cookie name", sa.CookieName)

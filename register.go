@@ -54,7 +54,7 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return refuse(http.StatusBadRequest, &form.PasswordError, users.Explain(err))
 	}
-	acct := users.Account{Username: username, Hash: hash, Created: now()}
+	acct := users.Account{Username: username, Hash: hash, Created: now(), Roles: sa.defaultRoles}
 	err = sa.users.Create(r.Context(), acct)
 	if errors.Is(err, users.ErrTaken) {
 		return refuse(http.StatusConflict, &form.UsernameError, "That username is taken. Choose another.")

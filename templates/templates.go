@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 //go:embed *.html *.css *.js
@@ -27,7 +28,7 @@ var embedded embed.FS
 // Names are the pages a site owner may replace, and AssetNames the files the
 // pages load from the plugin's prefix, which may be replaced too.
 var (
-	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html"}
+	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html", "forbidden.html"}
 	AssetNames = []string{"style.css", "show-password.js"}
 )
 
@@ -59,7 +60,7 @@ type Data struct {
 	PasswordError     string // on register.html: what is wrong with the password
 	ConfirmError      string // on register.html: the repeated password differs
 	Message           string // the body of message.html
-	User              string // the logged-in user, on the logout page
+	User              string // the logged-in user, on the logout and forbidden pages
 	RememberMe        string // how long "remember me" lasts; empty hides it
 	Registration      bool   // registration is open
 	MinPasswordLength int
@@ -183,6 +184,9 @@ func (p *Pages) Render(w http.ResponseWriter, status int, name string, data Data
 	}
 	h := w.Header()
 	for k, v := range headers {
+		if k == "Cache-Control" && strings.Contains(h.Get(k), "no-store") {
+			continue // the caller's own no-store stands ("private, no-store")
+		}
 		h.Set(k, v)
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")

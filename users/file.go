@@ -117,6 +117,9 @@ func (s *FileStore) Update(ctx context.Context, username string, change func(*Ac
 		if err := change(&a); err != nil {
 			return err
 		}
+		if err := prepareChanged(&a); err != nil {
+			return err
+		}
 		a.Username = username
 		m[username] = a
 		return nil
@@ -208,6 +211,7 @@ func parseUsersFile(data []byte) (map[string]Account, error) {
 		if _, dup := m[a.Username]; dup {
 			return nil, fmt.Errorf("username %q appears twice", a.Username)
 		}
+		a.Roles = readRoles(a.Roles)
 		m[a.Username] = a
 	}
 	return m, nil
@@ -238,8 +242,10 @@ func sortedAccounts(m map[string]Account) []Account {
 	return list
 }
 
-// cloneAccount copies the hash, so callers cannot change the cache.
+// cloneAccount copies the hash and the roles, so callers cannot change the
+// cache.
 func cloneAccount(a Account) Account {
 	a.Hash = bytes.Clone(a.Hash)
+	a.Roles = slices.Clone(a.Roles)
 	return a
 }

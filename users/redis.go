@@ -77,6 +77,7 @@ func (s *RedisStore) decode(username string, raw []byte) (Account, error) {
 		return Account{}, fmt.Errorf("redis: user %q is not a valid account: %w", username, err)
 	}
 	a.Username = username // the key is what Get looks up, so it wins
+	a.Roles = readRoles(a.Roles)
 	return a, nil
 }
 
@@ -121,6 +122,9 @@ func (s *RedisStore) Update(ctx context.Context, username string, change func(*A
 			return err
 		}
 		if err := change(&a); err != nil {
+			return err
+		}
+		if err := prepareChanged(&a); err != nil {
 			return err
 		}
 		a.Username = username

@@ -22,6 +22,12 @@ type Account struct {
 	// that was checking the old password while it changed.
 	Stamp   string    `json:"stamp,omitempty"`
 	Created time.Time `json:"created"`
+	// Roles are what access rules check, normalised (see NormalizeRole),
+	// sorted and without repeats; the stores keep them so. Changing them
+	// never changes Stamp: no one is logged out by a role change, and the
+	// writer announces the change instead (session.UpdateAccount), so that
+	// it applies at the user's next request.
+	Roles []string `json:"roles,omitempty"`
 }
 
 var (

@@ -38,7 +38,7 @@ var set = []mutant{
 	{
 		name: "logout-only-expires-cookie", rule: "2", file: "internal/session/session.go",
 		find: "\treturn m.store.End(ctx, id)\n", repl: "\treturn true, nil\n",
-		pkg:  ".", tests: "TestLogoutKillsCopiedCookie",
+		pkg: ".", tests: "TestLogoutKillsCopiedCookie",
 	},
 
 	// Rule 3: the session holds the user and times, never the hash.
@@ -146,6 +146,12 @@ var set = []mutant{
 		pkg: ".", tests: "TestUserHeaderIsSetForTheAppAndNeverForgedByClients",
 	},
 
+	{
+		name: "forged-roles-header-passes", rule: "11", file: "handler.go",
+		find: "\t\tdelete(r.Header, sa.rolesHeader) // nor for the user's roles\n", repl: "",
+		pkg: ".", tests: "TestRolesHeaderIsSetForTheAppAndNeverForgedByClients",
+	},
+
 	// Rule 12: an unreachable backend never serves protected content.
 	{
 		name: "backend-down-serves-content", rule: "12", file: "handler.go",
@@ -213,6 +219,39 @@ var set = []mutant{
 		name: "new-password-keeps-stamp", rule: "16", file: "users/users.go",
 		find: "\t\ta.Hash = bytes.Clone(hash)\n\t\ta.Stamp = NewStamp()\n", repl: "\t\ta.Hash = bytes.Clone(hash)\n",
 		pkg: "./internal/session", tests: "TestChangedCredentialsEndTheSession|TestLoginInFlightDuringAPasswordChangeIsEnded",
+	},
+
+	// Access rules: who may see what; a role change applies at once.
+	{
+		name: "rule-not-evaluated", rule: "access", file: "handler.go",
+		find: "\tif len(sa.Allow) > 0 {\n\t\trefusing, err", repl: "\tif false {\n\t\trefusing, err",
+		pkg: ".", tests: "TestAccessRulesDecideWhoSeesWhat|TestPathTricksNeverGetPastARule|TestRefusalIsAPageNotALoop",
+	},
+	{
+		name: "roles-not-checked", rule: "access", file: "access.go",
+		find: "\tif slices.Contains(rule.users, user) {", repl: "\tif user != \"\" {",
+		pkg: ".", tests: "TestAccessRulesDecideWhoSeesWhat",
+	},
+	{
+		name: "first-matching-rule-wins", rule: "access", file: "access.go",
+		find: "\t\tif selects && !rule.admits(s.User, s.Roles()) {\n\t\t\treturn rule, nil\n\t\t}\n",
+		repl: "\t\tif selects {\n\t\t\tif !rule.admits(s.User, s.Roles()) {\n\t\t\t\treturn rule, nil\n\t\t\t}\n\t\t\treturn nil, nil\n\t\t}\n",
+		pkg:  ".", tests: "TestAccessRulesDecideWhoSeesWhat",
+	},
+	{
+		name: "rule-does-not-protect", rule: "access", file: "handler.go",
+		find: "\treturn sa.ruleSelects(r)\n", repl: "\treturn false, nil\n",
+		pkg: ".", tests: "TestAccessRulesDecideWhoSeesWhat|TestPathTricksNeverGetPastARule",
+	},
+	{
+		name: "refusal-redirects-to-login", rule: "access", file: "access.go",
+		find: "\tif isBrowserPageLoad(r) {\n\t\treturn sa.render(w, http.StatusForbidden", repl: "\tif isBrowserPageLoad(r) {\n\t\treturn sa.challenge(w, r)\n\t}\n\tif false {\n\t\treturn sa.render(w, http.StatusForbidden",
+		pkg: ".", tests: "TestRefusalIsAPageNotALoop|TestAccessRulesDecideWhoSeesWhat",
+	},
+	{
+		name: "role-change-not-announced", rule: "access", file: "internal/session/accounts.go",
+		find: "if err := store.UserChanged(ctx, user); err != nil {", repl: "if err := error(nil); err != nil {",
+		pkg: ".", tests: "TestRoleChangeAppliesAtTheNextRequestOnEveryInstance",
 	},
 
 	// The session layer's memory: never served while it may be stale.

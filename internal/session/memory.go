@@ -37,7 +37,8 @@ type entry struct {
 	name  string // the cookie's name: a value verified under one is not taken under another
 	id    string
 	rec   Record
-	user  any   // rec.User, boxed once, for Caddy's replacer
+	user  any // rec.User, boxed once, for Caddy's replacer
+	roles roles
 	until int64 // monotonic nanoseconds (see clock)
 }
 

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -62,7 +63,21 @@ type Manager struct {
 type Session struct {
 	ID string
 	Record
-	user any // Record.User, boxed once, so that handing it to Caddy's replacer costs nothing
+	user  any // Record.User, boxed once, so that handing it to Caddy's replacer costs nothing
+	roles roles
+}
+
+// roles are an account's roles as a read found them (never stored in the
+// session), in the forms the gate uses, made once per read.
+type roles struct {
+	list []string // sorted; shared with memory, so never modified
+	text string   // joined with commas
+	box  any      // text, boxed for Caddy's replacer
+}
+
+func newRoles(list []string) roles {
+	text := strings.Join(list, ",")
+	return roles{list: list, text: text, box: text}
 }
 
 // LoggedIn tells whether there is a session at all.
@@ -70,6 +85,17 @@ func (s Session) LoggedIn() bool { return s.User != "" }
 
 // UserValue is the username as an interface value, ready for Caddy's replacer.
 func (s Session) UserValue() any { return s.user }
+
+// Roles are the account's roles, sorted, as read with the session; the
+// caller must not modify them.
+func (s Session) Roles() []string { return s.roles.list }
+
+// RolesText is the account's roles joined with commas ("editors,staff"),
+// "" for none.
+func (s Session) RolesText() string { return s.roles.text }
+
+// RolesValue is RolesText as an interface value, ready for Caddy's replacer.
+func (s Session) RolesValue() any { return s.roles.box }
 
 // NewManager returns a Manager of store's sessions. Close releases it.
 func NewManager(cfg Config, store Store, accounts Accounts, keys *Keyring) *Manager {
@@ -108,7 +134,7 @@ func (m *Manager) Current(r *http.Request) (Session, error) {
 	}
 	now := m.cfg.Now()
 	if e, ok := m.mem.get(value, clock()); ok && e.name == name && m.store.trusted() && !m.expired(e.rec, now) && !m.refreshDue(e.rec, now) {
-		return Session{ID: e.id, Record: e.rec, user: e.user}, nil
+		return Session{ID: e.id, Record: e.rec, user: e.user, roles: e.roles}, nil
 	}
 	return m.read(r.Context(), name, value, now)
 }
@@ -155,9 +181,12 @@ func (m *Manager) read(ctx context.Context, name, value string, now time.Time) (
 			return Session{}, err
 		}
 	}
-	s := Session{ID: id, Record: rec, user: rec.User}
+	// The roles come from the account as read now, not from the session:
+	// a role granted or taken since login counts from the next read, and
+	// UserChanged makes every instance's next request such a read.
+	s := Session{ID: id, Record: rec, user: rec.User, roles: newRoles(acct.Roles)}
 	if m.store.trusted() {
-		m.mem.put(value, entry{name: name, id: id, rec: rec, user: s.user}, gen, started)
+		m.mem.put(value, entry{name: name, id: id, rec: rec, user: s.user, roles: s.roles}, gen, started)
 	}
 	return s, nil
 }
