@@ -317,8 +317,13 @@ func testCodecs() []securecookie.Codec {
 // codecsFor signs session cookies as a handler of the test realm with the
 // default lifetimes and secret does.
 func codecsFor(secret string) []securecookie.Codec {
+	return realmCodecs(secret, testRealm)
+}
+
+// realmCodecs signs session cookies as a handler of realm does.
+func realmCodecs(secret, realm string) []securecookie.Codec {
 	maxAge := int((defaultRememberMe + time.Hour).Seconds())
-	return []securecookie.Codec{session.NewIDCodec(session.BindToRealm([]byte(secret), testRealm), maxAge)}
+	return []securecookie.Codec{session.NewIDCodec(session.BindToRealm([]byte(secret), realm), maxAge)}
 }
 
 // wantGranted asserts that a protected path was served.

@@ -362,10 +362,15 @@ func TestPlainCookieFromASiblingIsIgnoredOverHTTPS(t *testing.T) {
 	}
 	mallory := register("mallory")
 	var id string
-	if err := securecookie.DecodeMulti(mallory.Name, mallory.Value, &id, testCodecs()...); err != nil {
+	httpsRealm := realmCodecs(testSecret, "localhost-9443") // what https://localhost:9443 makes
+	if err := securecookie.DecodeMulti(mallory.Name, mallory.Value, &id, httpsRealm...); err != nil {
 		t.Fatalf("decoding mallory's cookie: %v", err)
 	}
-	planted := &http.Cookie{Name: defaultCookieName, Value: signID(t, id)}
+	plantedValue, err := securecookie.EncodeMulti(defaultCookieName, id, httpsRealm...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted := &http.Cookie{Name: defaultCookieName, Value: plantedValue}
 
 	if r := httpsDo(t, hc, http.MethodGet, "/members/who.html", nil, mallory); r.status != http.StatusOK || r.body != "user=mallory" {
 		t.Fatalf("mallory's own __Host- cookie: want user=mallory, got %d %q", r.status, r.body)
