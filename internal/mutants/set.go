@@ -213,6 +213,11 @@ var set = []mutant{
 		find: "\treturn store.ResetPrefix(ctx, devicesKeyPrefix(scope, user))\n", repl: "\treturn nil\n",
 		pkg: ".", tests: "TestUnlockCommandLiftsTheLocksOfTheOwnersKnownBrowsers",
 	},
+	{
+		name: "unlock-answers-for-any-realm", rule: "15", file: "admin.go",
+		find: "if len(scopes) == 0 {", repl: "if false {",
+		pkg: ".", tests: "TestUnlockCommandSaysWhenNoRunningServerHoldsTheRealm",
+	},
 
 	// Rule 16: a password change ends every session made before it.
 	{
@@ -290,6 +295,11 @@ var set = []mutant{
 		find: "encodeRecord(nil, rec), \"XX\", \"PX\"", repl: "encodeRecord(nil, rec), \"PX\"",
 		pkg: "./internal/session", tests: "TestRefreshNeverResurrectsEndedSession|TestRefreshRacingEndNeverResurrects",
 	},
+	{
+		name: "end-user-silent-when-walk-fails", rule: "memory", file: "internal/session/redis.go",
+		find: "return ended, errors.Join(walkErr, s.announce(actx, fresh, \"u\", user))", repl: "return ended, walkErr",
+		pkg: "./internal/session", tests: "TestRedisEndUserAnnouncesEvenWhenTheWalkFails",
+	},
 
 	// The command never starts a store where the server does not read it.
 	{
@@ -301,5 +311,10 @@ var set = []mutant{
 		name: "cli-as-root-ignores-the-caddy-user", rule: "cli", file: "command.go",
 		find: "if theirs := caddyUserDataDir(); theirs != \"\"", repl: "if theirs := caddyUserDataDir(); false && theirs != \"\"",
 		pkg: ".", tests: "TestCommandRefusesToStartAStoreTheServerDoesNotRead",
+	},
+	{
+		name: "new-folders-stay-roots", rule: "cli", file: "internal/atomicfile/atomicfile.go",
+		find: "\t\t\tgiveFolder(missing[i], like)\n", repl: "",
+		pkg: "./internal/atomicfile", tests: "TestWriteGivesNewFoldersTheOwnerOfTheNearestExistingOne",
 	},
 }
