@@ -27,7 +27,10 @@ func (adminAPI) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// unlockPath lifts a lock: POST with realm, users_file and user.
+// unlockPath lifts a user's locks in a file-backend realm: POST with realm
+// and user. It answers 204 once the account's lock and its known browsers'
+// locks are lifted in every loaded handler of the realm, and 404 when no
+// loaded handler keeps that realm in files.
 const unlockPath = "/session-auth/unlock"
 
 // Routes returns the admin routes.
@@ -40,21 +43,29 @@ func handleUnlock(w http.ResponseWriter, r *http.Request) error {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method %s not allowed", r.Method)}
 	}
 	q := r.URL.Query()
+	realm := q.Get("realm")
 	user, err := users.Normalize(q.Get("user"))
-	if err != nil || !validRealm.MatchString(q.Get("realm")) {
+	if err != nil || !validRealm.MatchString(realm) {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("want a realm and a user")}
 	}
-	scope := fileScope(q.Get("realm"), q.Get("users_file"))
-	if err := memoryThrottle.Reset(r.Context(), scope+"account:"+user); err != nil {
-		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+	// The realm alone finds the counters: the command may see other paths
+	// than the server does (run as root, its default users file is root's).
+	scopes := fileRealmScopes(realm)
+	if len(scopes) == 0 {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no loaded session_auth handler keeps realm %s in files", realm)}
+	}
+	for _, scope := range scopes {
+		if err := unlockAccount(r.Context(), memoryThrottle, scope, user); err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 // unlockQuery is what the CLI posts to unlockPath.
-func unlockQuery(realm, usersFile, user string) string {
-	return unlockPath + "?" + url.Values{"realm": {realm}, "users_file": {usersFile}, "user": {user}}.Encode()
+func unlockQuery(realm, user string) string {
+	return unlockPath + "?" + url.Values{"realm": {realm}, "user": {user}}.Encode()
 }
 
 // Interface guard

@@ -52,6 +52,11 @@ func runTests(m *testing.M) int {
 	// scratch, never to the developer's own.
 	os.Setenv("XDG_DATA_HOME", filepath.Join(scratch, "data"))
 	os.Setenv("XDG_CONFIG_HOME", filepath.Join(scratch, "config"))
+	// The command's data-directory check looks for a caddy user and for
+	// service data directories; the tests play those (useDataDirs), never
+	// the machine's own, which would make them pass or fail by machine.
+	caddyUserDataDir = func() string { return "" }
+	serviceDataDirs = func() []string { return nil }
 	siteDir = filepath.Join(scratch, "site")
 	for name, body := range map[string]string{
 		"index.html":           "public home",

@@ -133,63 +133,143 @@ func TestNewUsersFileBelongsToItsFolderOwner(t *testing.T) {
 	}
 }
 
-// TestCommandAsRootRefusesAStoreTheServiceDoesNotUse: with default paths,
-// root's data directory is not the service's. When the service's holds the
-// realm's accounts and root's does not, the command refuses, naming both
-// paths, and creates nothing; it goes ahead when root's store exists (root
-// runs the server) or the config names the users file.
-func TestCommandAsRootRefusesAStoreTheServiceDoesNotUse(t *testing.T) {
+// TestNewUsersFileInANewFolderBelongsToTheFoldersOwner: a users file the
+// command, run as root, makes in a folder it has to make first (the realm's
+// folder in the service's data directory, before the server ever started)
+// is readable by the service: the new folder is the service's, like the
+// folder it was made in, not root's with mode 0700.
+func TestNewUsersFileInANewFolderBelongsToTheFoldersOwner(t *testing.T) {
 	needRoot(t)
-	service := t.TempDir()
-	old := serviceDataDirs
-	serviceDataDirs = func() []string { return []string{service} }
-	t.Cleanup(func() { serviceDataDirs = old })
+	data := filepath.Join(sharedFolder(t), "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(data, serviceUID, serviceUID); err != nil {
+		t.Fatal(err)
+	}
+	usersFile := filepath.Join(data, "session_auth", "realm", "users.json")
+	lines := fmt.Sprintf("users_file %s\n\t\tsessions_dir %s", usersFile, t.TempDir())
+	mustRunCLI(t, cliPassword+"\n", "--config", cliCaddyfile(t, lines), "add", "erin")
+	for _, folder := range []string{filepath.Dir(filepath.Dir(usersFile)), filepath.Dir(usersFile)} {
+		wantOwnerAndMode(t, folder, serviceUID, serviceUID, 0o700, "a folder the command made")
+	}
+	wantOwnerAndMode(t, usersFile, serviceUID, serviceUID, 0o600, "a new users file in a new folder")
+	readableBy(t, serviceUID, usersFile, "erin")
+}
 
+// useDataDirs plays a machine for checkDataDirectory: the caddy user's
+// data directory ("" for no caddy user) and the service data directories.
+func useDataDirs(t *testing.T, caddyUser string, services ...string) {
+	t.Helper()
+	oldUser, oldServices := caddyUserDataDir, serviceDataDirs
+	caddyUserDataDir = func() string { return caddyUser }
+	serviceDataDirs = func() []string { return services }
+	t.Cleanup(func() { caddyUserDataDir, serviceDataDirs = oldUser, oldServices })
+}
+
+// TestCommandRefusesToStartAStoreTheServerDoesNotRead: with default paths
+// the command's store lies in its own data directory, and a server running
+// as the caddy user reads another. So when the store does not exist yet,
+// the command refuses, naming both paths and what to do, and creates
+// nothing: when a service's data directory holds the realm's folder (the
+// server makes it at start), or when it runs as root and a caddy user
+// exists whose data directory is not root's. That is the first account of
+// a fresh install with closed registration, made with sudo. It goes ahead
+// when its own store exists, when the config names the paths, when there
+// is neither a caddy user nor a service holding the realm (root runs the
+// server), and when the caddy user's data directory is its own.
+func TestCommandRefusesToStartAStoreTheServerDoesNotRead(t *testing.T) {
+	needRoot(t)
 	const realm = "cli-root-test"
-	serviceFile := filepath.Join(service, "session_auth", realm, "users.json")
-	if err := os.MkdirAll(filepath.Dir(serviceFile), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(serviceFile, []byte("[]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	rootFile := filepath.Join(caddy.AppDataDir(), "session_auth", realm, "users.json")
-	os.RemoveAll(filepath.Dir(rootFile))
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(rootFile)) })
-	defaults := cliCaddyfile(t, "realm "+realm)
+	ours := caddy.AppDataDir()
+	rootFile := filepath.Join(ours, "session_auth", realm, "users.json")
+	for _, tc := range []struct {
+		name      string
+		caddyUser string // "elsewhere", "ours", or "" for no caddy user
+		service   string // the service's data directory holds the realm's "folder", its "store", or ""
+		ownStore  bool   // root's users file exists
+		explicit  bool   // the config names users_file and sessions_dir
+		refused   bool
+	}{
+		{name: "fresh install, a caddy user, the server never started", caddyUser: "elsewhere", refused: true},
+		{name: "the service started the realm, no caddy user", service: "folder", refused: true},
+		{name: "the service holds the realm's accounts, no caddy user", service: "store", refused: true},
+		{name: "the service started the realm, and a caddy user", caddyUser: "elsewhere", service: "folder", refused: true},
+		{name: "root's own store exists", caddyUser: "elsewhere", service: "store", ownStore: true},
+		{name: "the config names the paths", caddyUser: "elsewhere", service: "store", explicit: true},
+		{name: "no caddy user and no service holds the realm", service: ""},
+		{name: "the caddy user's data directory is ours", caddyUser: "ours", service: "folder"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.RemoveAll(filepath.Dir(rootFile))
+			t.Cleanup(func() { os.RemoveAll(filepath.Dir(rootFile)) })
+			service := t.TempDir()
+			var caddyUser string
+			switch tc.caddyUser {
+			case "elsewhere":
+				caddyUser = service
+			case "ours":
+				caddyUser, service = ours, ours
+			}
+			useDataDirs(t, caddyUser, service)
+			serviceFile := filepath.Join(service, "session_auth", realm, "users.json")
+			switch tc.service {
+			case "folder":
+				if err := os.MkdirAll(filepath.Join(filepath.Dir(serviceFile), "sessions"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+			case "store":
+				if err := os.MkdirAll(filepath.Dir(serviceFile), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(serviceFile, []byte("[]\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.ownStore {
+				if err := os.MkdirAll(filepath.Dir(rootFile), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(rootFile, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, lines := rootFile, "realm "+realm
+			if tc.explicit {
+				want = filepath.Join(t.TempDir(), "users.json")
+				lines += "\n\t\t" + fileBackendAt(want)
+			}
+			config := cliCaddyfile(t, lines)
 
-	for _, action := range [][]string{{"add", "erin"}, {"list"}} {
-		stdin := cliPassword + "\n"
-		_, code, err := runCLI(t, stdin, append([]string{"--config", defaults}, action...)...)
-		if err == nil || code == 0 {
-			t.Fatalf("%s as root with the realm in the service's data directory only: exit %d, %v; want a refusal", action[0], code, err)
-		}
-		if !strings.Contains(err.Error(), rootFile) || !strings.Contains(err.Error(), serviceFile) {
-			t.Fatalf("%s: the refusal must name both stores, %s and %s: %q", action[0], rootFile, serviceFile, err)
-		}
-		if _, err := os.Stat(rootFile); !errors.Is(err, fs.ErrNotExist) {
-			t.Fatalf("%s: a refused command made root's store: %v", action[0], err)
-		}
-	}
-	if data, err := os.ReadFile(serviceFile); err != nil || string(data) != "[]\n" {
-		t.Fatalf("the service's store changed: %q, %v", data, err)
-	}
-
-	// Explicit paths: the operator said where.
-	explicit := filepath.Join(t.TempDir(), "users.json")
-	mustRunCLI(t, cliPassword+"\n", "--config", cliCaddyfile(t, "realm "+realm+"\n\t\t"+fileBackendAt(explicit)), "add", "erin")
-	getAccount(t, users.NewFileStore(explicit), "erin")
-
-	// Root's own store exists: root runs this realm's server.
-	if err := os.MkdirAll(filepath.Dir(rootFile), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(rootFile, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	mustRunCLI(t, cliPassword+"\n", "--config", defaults, "add", "erin")
-	getAccount(t, users.NewFileStore(rootFile), "erin")
-	if _, err := users.NewFileStore(serviceFile).Get(context.Background(), "erin"); !errors.Is(err, users.ErrNotFound) {
-		t.Fatalf("the command wrote the service's store: %v", err)
+			if !tc.refused {
+				mustRunCLI(t, cliPassword+"\n", "--config", config, "add", "erin")
+				getAccount(t, users.NewFileStore(want), "erin")
+				if want != serviceFile {
+					if _, err := users.NewFileStore(serviceFile).Get(context.Background(), "erin"); !errors.Is(err, users.ErrNotFound) {
+						t.Fatalf("the command wrote the service's store at %s: %v", serviceFile, err)
+					}
+				}
+				return
+			}
+			for _, action := range [][]string{{"add", "erin"}, {"list"}, {"password", "erin"}} {
+				_, code, err := runCLI(t, cliPassword+"\n", append([]string{"--config", config}, action...)...)
+				if err == nil || code == 0 {
+					t.Fatalf("%s: exit %d, %v; want a refusal", action[0], code, err)
+				}
+				for _, part := range []string{rootFile, serviceFile, "sudo -u caddy caddy session-auth", "users_file"} {
+					if !strings.Contains(err.Error(), part) {
+						t.Fatalf("%s: the refusal must name both stores and what to do (%q): %q", action[0], part, err)
+					}
+				}
+				if _, err := os.Stat(rootFile); !errors.Is(err, fs.ErrNotExist) {
+					t.Fatalf("%s: a refused command made root's store: %v", action[0], err)
+				}
+			}
+			if tc.service == "store" {
+				if data, err := os.ReadFile(serviceFile); err != nil || string(data) != "[]\n" {
+					t.Fatalf("the service's store changed: %q, %v", data, err)
+				}
+			}
+		})
 	}
 }

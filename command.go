@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net/http"
 	"os"
@@ -47,7 +48,8 @@ how an owner lets people in.
                                       more with --role editors --role staff)
   caddy session-auth password alice   sets a new password; ends alice's sessions
   caddy session-auth remove alice     deletes the account; ends its sessions
-  caddy session-auth unlock alice     lifts the lock that failed logins put on it
+  caddy session-auth unlock alice     lifts the locks that failed logins put on
+                                      the account and on its known browsers
   caddy session-auth list             prints each username, when it was made,
                                       and its roles
   caddy session-auth role add alice editors [<role>...]
@@ -125,7 +127,7 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
-	b, err := sa.openBackend(cfg)
+	b, err := sa.openBackend(cfg, action)
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
@@ -433,8 +435,8 @@ func (b *cliBackend) changeAccount(ctx context.Context, username string, change 
 }
 
 // openBackend opens the accounts and sessions the handler's config names,
-// as the server would, without starting anything else.
-func (sa *SessionAuth) openBackend(cfg []byte) (*cliBackend, error) {
+// as the server would, without starting anything else, for action.
+func (sa *SessionAuth) openBackend(cfg []byte, action string) (*cliBackend, error) {
 	if sa.Redis != "" {
 		if err := checkRedisURL(sa.Redis); err != nil {
 			return nil, err
@@ -445,9 +447,9 @@ func (sa *SessionAuth) openBackend(cfg []byte) (*cliBackend, error) {
 		return &cliBackend{
 			where:    redactURL(sa.Redis),
 			users:    users.NewRedisStore(pool, prefix),
-			sessions: session.NewRedis(pool, prefix, nil),
+			sessions: session.NewRedis(pool, prefix, redisChannel(sa.Redis, sa.Realm), nil),
 			unlock: func(ctx context.Context, username string) error {
-				return counters.Reset(ctx, "account:"+username)
+				return unlockAccount(ctx, counters, "", username)
 			},
 			settle: func() {}, // the announcement has waited for every server
 			close:  func() { pool.Close() },
@@ -455,15 +457,18 @@ func (sa *SessionAuth) openBackend(cfg []byte) (*cliBackend, error) {
 	}
 	explicit := sa.UsersFile != ""
 	sa.defaultFilePaths()
-	if err := sa.checkDataDirectory(explicit); err != nil {
-		return nil, err
+	// unlock asks the server, by realm, and touches no file.
+	if action != "unlock" {
+		if err := sa.checkDataDirectory(explicit); err != nil {
+			return nil, err
+		}
 	}
 	return &cliBackend{
 		where:    sa.UsersFile,
 		users:    users.NewFileStore(sa.UsersFile),
 		sessions: session.NewFiles(sa.SessionsDir),
 		unlock: func(_ context.Context, username string) error {
-			return unlockInServer(cfg, sa.Realm, sa.UsersFile, username)
+			return unlockInServer(cfg, sa.Realm, username)
 		},
 		// The server cannot be told; it forgets within MemoryBound.
 		settle: func() { time.Sleep(session.MemoryBound) },
@@ -471,31 +476,59 @@ func (sa *SessionAuth) openBackend(cfg []byte) (*cliBackend, error) {
 	}, nil
 }
 
-// checkDataDirectory refuses to create a store under root's own data
-// directory when the server (running as another user) keeps this realm
-// elsewhere: the accounts would land where the server never looks.
+// checkDataDirectory refuses to start a store where the server will not
+// look. With default paths the users file lies in this user's own data
+// directory, and a server running as another user keeps the realm in its
+// own. So when the store would be created (no users file yet), it refuses
+// if a service's data directory holds the realm's folder already (the
+// server makes it at start), or if we are root and a caddy user exists
+// whose data directory is not ours: the first account of a fresh install
+// would land where the server never reads. A store that exists, or paths
+// the config names, are the operator's word.
 func (sa *SessionAuth) checkDataDirectory(explicit bool) error {
-	if explicit || os.Geteuid() != 0 {
+	if explicit {
 		return nil
 	}
-	if _, err := os.Stat(sa.UsersFile); err == nil {
+	if _, err := os.Stat(sa.UsersFile); !errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
+	const what = "run the command as the user Caddy runs as (sudo -u caddy caddy session-auth ...), or set users_file in the config"
+	ours := filepath.Dir(sa.UsersFile)
 	for _, other := range serviceDataDirs() {
-		path := filepath.Join(other, "session_auth", sa.Realm, "users.json")
-		if path == sa.UsersFile {
+		theirs := filepath.Join(other, "session_auth", sa.Realm)
+		if sameFolder(ours, theirs) {
 			continue
 		}
-		if _, err := os.Stat(path); err == nil {
-			return fmt.Errorf("as root, this would start a new store at %s, but the server keeps realm %s at %s: run the command as the user Caddy runs as (sudo -u caddy ...), or set users_file", sa.UsersFile, sa.Realm, path)
+		if info, err := os.Stat(theirs); err == nil && info.IsDir() {
+			return fmt.Errorf("this would start a new store at %s, but a Caddy service keeps realm %s at %s: %s",
+				sa.UsersFile, sa.Realm, filepath.Join(theirs, "users.json"), what)
+		}
+	}
+	if os.Geteuid() == 0 {
+		if theirs := caddyUserDataDir(); theirs != "" && !sameFolder(caddy.AppDataDir(), theirs) {
+			return fmt.Errorf("as root, this would start a new store at %s, but a Caddy service running as the caddy user reads realm %s from %s: %s",
+				sa.UsersFile, sa.Realm, filepath.Join(theirs, "session_auth", sa.Realm, "users.json"), what)
 		}
 	}
 	return nil
 }
 
-// unlockInServer lifts a lock of the file backend, which lives in the
-// running server's memory, through Caddy's admin endpoint.
-func unlockInServer(cfg []byte, realm, usersFile, username string) error {
+// sameFolder tells whether two paths name one folder: the same path, or
+// (through links) the same folder on disk.
+func sameFolder(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	ia, errA := os.Stat(a)
+	ib, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(ia, ib)
+}
+
+// unlockInServer lifts the locks of the file backend, which live in the
+// running server's memory, through Caddy's admin endpoint. The server finds
+// the realm's counters by its name; it answers 404 when it holds no such
+// realm in files, and then nothing was unlocked.
+func unlockInServer(cfg []byte, realm, username string) error {
 	// Not caddycmd.DetermineAdminAPIAddress: given no config file name, it
 	// ignores the config and answers the default address.
 	var admin struct {
@@ -513,8 +546,16 @@ func unlockInServer(cfg []byte, realm, usersFile, username string) error {
 			addr = a.Listen
 		}
 	}
-	resp, err := caddycmd.AdminAPIRequest(addr, http.MethodPost, unlockQuery(realm, usersFile, username), nil, nil)
-	if err != nil {
+	resp, err := caddycmd.AdminAPIRequest(addr, http.MethodPost, unlockQuery(realm, username), nil, nil)
+	// AdminAPIRequest tells an answer from no answer only in its text:
+	// "performing request: ..." when the server did not answer, "caddy
+	// responded with error: HTTP <status>: <body>" when it refused.
+	switch {
+	case err != nil && strings.Contains(err.Error(), "HTTP 404"):
+		return fmt.Errorf("no running server holds realm %s: the Caddy at admin endpoint %s keeps no such realm in files, so nothing was unlocked", realm, addr)
+	case err != nil && strings.Contains(err.Error(), "caddy responded with error"):
+		return fmt.Errorf("the server at admin endpoint %s could not lift the lock: %v", addr, err)
+	case err != nil:
 		return fmt.Errorf("the file backend keeps its locks in the running server's memory, and the server did not answer at its admin endpoint %s (%v); a server that is not running holds no locks", addr, err)
 	}
 	resp.Body.Close()
@@ -576,12 +617,23 @@ func readPassword(in *os.File) (string, error) {
 
 // serviceDataDirs are the data directories a Caddy service keeps when it
 // runs as the caddy user (as the official packages install it), where
-// XDG_DATA_HOME is not set. A variable only so that tests can point it at
-// folders of their own (cli_root_test.go); nothing else sets it.
+// XDG_DATA_HOME is not set. A test hook: a variable only so that tests can
+// point it at folders of their own (cli_root_test.go); nothing else sets it.
 var serviceDataDirs = func() []string {
 	var dirs []string
-	if u, err := user.Lookup("caddy"); err == nil && u.HomeDir != "" {
-		dirs = append(dirs, filepath.Join(u.HomeDir, ".local", "share", "caddy"))
+	if dir := caddyUserDataDir(); dir != "" {
+		dirs = append(dirs, dir)
 	}
 	return append(dirs, "/var/lib/caddy/.local/share/caddy")
+}
+
+// caddyUserDataDir is the data directory of the caddy system user, as a
+// service running as it keeps it, or "" when there is no such user. A test
+// hook: a variable only so that tests can play a machine with or without
+// that user (cli_root_test.go); nothing else sets it.
+var caddyUserDataDir = func() string {
+	if u, err := user.Lookup("caddy"); err == nil && u.HomeDir != "" {
+		return filepath.Join(u.HomeDir, ".local", "share", "caddy")
+	}
+	return ""
 }

@@ -59,6 +59,11 @@ func (sa *SessionAuth) provisionFiles(secrets [][]byte) (session.Store, error) {
 	sa.users = users.NewFileStore(sa.UsersFile)
 	sa.throttle = memoryThrottle
 	sa.scope = fileScope(sa.Realm, sa.UsersFile)
+	scope := sa.scope
+	if _, _, err := fileRealms.LoadOrNew(scope, func() (caddy.Destructor, error) { return fileRealm(sa.Realm), nil }); err != nil {
+		return nil, err
+	}
+	sa.release = append(sa.release, func() { _, _ = fileRealms.Delete(scope) })
 	store, err := acquireFileSessions(sa.SessionsDir, sa.logger)
 	if err != nil {
 		return nil, err
@@ -74,11 +79,12 @@ func (sa *SessionAuth) provisionRedis(secrets [][]byte) (session.Store, error) {
 		return nil, err
 	}
 	sa.release = append(sa.release, func() { releaseRedisPool(sa.Redis) })
-	listener, err := acquireListener(sa.Redis, pool, prefix)
+	channel := redisChannel(sa.Redis, sa.Realm)
+	listener, err := acquireListener(sa.Redis, pool, channel)
 	if err != nil {
 		return nil, err
 	}
-	sa.release = append(sa.release, func() { releaseListener(sa.Redis, prefix) })
+	sa.release = append(sa.release, func() { releaseListener(sa.Redis, channel) })
 	if secrets != nil {
 		sa.keys = session.FixedKeys(secrets).ForRealm(sa.Realm)
 	} else {
@@ -86,7 +92,25 @@ func (sa *SessionAuth) provisionRedis(secrets [][]byte) (session.Store, error) {
 	}
 	sa.users = users.NewRedisStore(pool, prefix)
 	sa.throttle = throttle.NewRedisStore(pool, prefix+"throttle:")
-	return session.NewRedis(pool, prefix, listener), nil
+	return session.NewRedis(pool, prefix, channel, listener), nil
+}
+
+// redisChannel is where a realm's session ends and account changes are
+// announced on the Redis that rawURL names, its database included: see
+// session.Channel.
+func redisChannel(rawURL, realm string) string {
+	return session.Channel(keyPrefix(realm), redisDatabase(rawURL))
+}
+
+// redisDatabase is the database number of a URL that checkRedisURL
+// accepted: its path, as the dial reads it, or 0.
+func redisDatabase(rawURL string) int {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return 0
+	}
+	db, _ := strconv.Atoi(strings.TrimPrefix(u.Path, "/"))
+	return db
 }
 
 // resolveSecrets expands {env.*} and {file.*} placeholders and checks that
@@ -114,6 +138,29 @@ var memoryThrottle = throttle.NewMemoryStore()
 // fileScope keeps one file-backend realm's counters apart from another's
 // in memoryThrottle.
 func fileScope(realm, usersFile string) string { return realm + "\x00" + usersFile + "\x00" }
+
+// fileRealms lists the file-backend realms of the loaded configs, by the
+// scope of their counters in memoryThrottle (one realm may have several,
+// one per users file), so that the admin route unlocks in each scope of
+// the realm it is asked about, and says so when no loaded handler has it.
+var fileRealms = caddy.NewUsagePool()
+
+type fileRealm string // the realm
+
+func (fileRealm) Destruct() error { return nil }
+
+// fileRealmScopes are the counters' scopes of a realm that a loaded
+// handler keeps in files; none when no handler does.
+func fileRealmScopes(realm string) []string {
+	var scopes []string
+	fileRealms.Range(func(key, val any) bool {
+		if string(val.(fileRealm)) == realm {
+			scopes = append(scopes, key.(string))
+		}
+		return true
+	})
+	return scopes
+}
 
 // Redis pools outlive config reloads: each URL keeps one pool for as long
 // as any loaded config uses it, and each realm on it one listener.
@@ -152,10 +199,10 @@ func acquireRedisPool(rawURL string, logger *zap.Logger) (*redis.Pool, error) {
 
 func releaseRedisPool(rawURL string) { _, _ = redisPools.Delete(rawURL) }
 
-func acquireListener(rawURL string, pool *redis.Pool, prefix string) (*session.Listener, error) {
-	val, _, err := redisListeners.LoadOrNew(rawURL+"\x00"+prefix, func() (caddy.Destructor, error) {
+func acquireListener(rawURL string, pool *redis.Pool, channel string) (*session.Listener, error) {
+	val, _, err := redisListeners.LoadOrNew(rawURL+"\x00"+channel, func() (caddy.Destructor, error) {
 		dial := func(ctx context.Context) (redis.Conn, error) { return dialRedis(ctx, rawURL) }
-		return redisListener{session.NewListener(dial, pool, session.Channel(prefix))}, nil
+		return redisListener{session.NewListener(dial, pool, channel)}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -163,7 +210,7 @@ func acquireListener(rawURL string, pool *redis.Pool, prefix string) (*session.L
 	return val.(redisListener).Listener, nil
 }
 
-func releaseListener(rawURL, prefix string) { _, _ = redisListeners.Delete(rawURL + "\x00" + prefix) }
+func releaseListener(rawURL, channel string) { _, _ = redisListeners.Delete(rawURL + "\x00" + channel) }
 
 // newRedisPool bounds everything: dial and I/O timeouts, the number of
 // connections, and (in redisutil) the wait for one. It checks a pooled

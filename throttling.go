@@ -38,9 +38,28 @@ func (sa *SessionAuth) ipRule() throttle.Rule {
 // the browser's own when it is a known device for user, else the account's.
 func (sa *SessionAuth) lockKey(user, device string) string {
 	if device != "" {
-		return sa.scope + "device:" + user + ":" + device
+		return devicesKeyPrefix(sa.scope, user) + device
 	}
-	return sa.scope + "account:" + user
+	return accountKey(sa.scope, user)
+}
+
+// accountKey is the counter of user's account under scope.
+func accountKey(scope, user string) string { return scope + "account:" + user }
+
+// devicesKeyPrefix starts the counters of all of user's known browsers
+// under scope; the colon after the name keeps "al" from reaching "alice",
+// since usernames hold no colon.
+func devicesKeyPrefix(scope, user string) string { return scope + "device:" + user + ":" }
+
+// unlockAccount lifts every lock that failed logins put on user under
+// scope: the account's, and each of its known browsers'. A browser that
+// its owner locked by mistyping is judged on its own key alone, so lifting
+// only the account's lock would leave the owner locked out of it.
+func unlockAccount(ctx context.Context, store throttle.Store, scope, user string) error {
+	if err := store.Reset(ctx, accountKey(scope, user)); err != nil {
+		return err
+	}
+	return store.ResetPrefix(ctx, devicesKeyPrefix(scope, user))
 }
 
 // clientKey groups IPv6 clients by /64, the block one host usually holds,

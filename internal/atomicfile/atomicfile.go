@@ -8,6 +8,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,7 +18,10 @@ import (
 // fsync, rename, then a best-effort fsync of the folder. A new file gets
 // mode perm and its folder's owner and group; a replaced one keeps its mode,
 // owner and group (owners change only where this process may change them,
-// that is as root). Missing folders are made with mode 0700.
+// that is as root). Missing folders are made with mode 0700 and the owner
+// and group of the nearest folder that exists, so that a file the root CLI
+// writes in a new folder of the server's data directory stays readable by
+// the server.
 func Write(path string, data []byte, perm fs.FileMode) error {
 	_, err := WriteInfo(path, data, perm)
 	return err
@@ -28,7 +32,7 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 // one is never mistaken for it.
 func WriteInfo(path string, data []byte, perm fs.FileMode) (info fs.FileInfo, err error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := makeFolders(dir); err != nil {
 		return nil, err
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
@@ -70,4 +74,41 @@ func WriteInfo(path string, data []byte, perm fs.FileMode) (info fs.FileInfo, er
 		d.Close()
 	}
 	return info, nil
+}
+
+// makeFolders makes dir and its missing parents with mode 0700, each with
+// the owner and group of the nearest folder that existed. A folder that
+// another process makes meanwhile is left as that process made it.
+func makeFolders(dir string) error {
+	var missing []string
+	var like fs.FileInfo
+	for d := filepath.Clean(dir); ; {
+		info, err := os.Stat(d)
+		if err == nil {
+			like = info
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		missing = append(missing, d)
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		d = parent
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		err := os.Mkdir(missing[i], 0o700)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if like != nil {
+			giveFolder(missing[i], like)
+		}
+	}
+	return nil
 }

@@ -132,6 +132,45 @@ func TestWriteGivesANewFileItsFoldersOwner(t *testing.T) {
 	}
 }
 
+// TestWriteGivesNewFoldersTheOwnerOfTheNearestExistingOne: the root CLI
+// that makes a realm's folder inside the server's data directory must
+// leave the folders, not only the file, to the server: a folder of root's
+// with mode 0700 would shut the server out of the file inside it. Only
+// root can give folders away, so the test needs root.
+func TestWriteGivesNewFoldersTheOwnerOfTheNearestExistingOne(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test needs root: it checks that folders made as root go to the owner of the folder they are made in")
+	}
+	const service = 65534 // nobody, as the server might run
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(data, service, service); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(data, "session_auth", "realm", "users.json")
+	if err := Write(path, []byte("[]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(data, "session_auth"), filepath.Dir(path), path} {
+		if uid, gid := owner(t, p); uid != service || gid != service {
+			t.Errorf("%s is owned by %d:%d; want the data folder's %d:%d", p, uid, gid, service, service)
+		}
+	}
+	if info, err := os.Stat(filepath.Dir(path)); err != nil || info.Mode().Perm() != 0o700 {
+		t.Errorf("the new folder: %v, %v; want mode 0700", info.Mode().Perm(), err)
+	}
+	// A folder that existed keeps its owner: root's stays root's.
+	mine := filepath.Join(t.TempDir(), "mine")
+	if err := Write(filepath.Join(mine, "f"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if uid, gid := owner(t, mine); uid != 0 || gid != 0 {
+		t.Errorf("a folder made in root's folder is owned by %d:%d; want root's", uid, gid)
+	}
+}
+
 func TestWriteInfoDescribesTheWrittenFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "f")
 	info, err := WriteInfo(path, []byte("12345"), 0o600)

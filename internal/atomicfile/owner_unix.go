@@ -15,3 +15,11 @@ func keepOwner(f *os.File, like fs.FileInfo) {
 		_ = f.Chown(int(st.Uid), int(st.Gid))
 	}
 }
+
+// giveFolder gives the folder at path the owner and group of like, where
+// this process may (as root); elsewhere the folder is the caller's already.
+func giveFolder(path string, like fs.FileInfo) {
+	if st, ok := like.Sys().(*syscall.Stat_t); ok {
+		_ = os.Chown(path, int(st.Uid), int(st.Gid))
+	}
+}

@@ -175,6 +175,11 @@ var set = []mutant{
 
 	// Rule 14: realms never leak into each other.
 	{
+		name: "redis-databases-share-a-channel", rule: "14", file: "stores.go",
+		find: "session.Channel(keyPrefix(realm), redisDatabase(rawURL))", repl: "session.Channel(keyPrefix(realm), 0)",
+		pkg: ".", tests: "TestOneRealmOnTwoRedisDatabasesAnnouncesOnItsOwnDatabaseOnly",
+	},
+	{
 		name: "redis-realms-share-keys", rule: "14", file: "stores.go",
 		find: "return \"session_auth:\" + realm + \":\"", repl: "return \"session_auth:\"",
 		pkg: ".", tests: "TestTwoSitesOnOneCaddyKeepTheirAccountsSessionsAndLocksApart",
@@ -202,6 +207,16 @@ var set = []mutant{
 		name: "no-lock-recheck-after-bcrypt", rule: "15", file: "login.go",
 		find: "if locked, err = sa.locked(ctx, lock, true); err != nil {", repl: "if _, err = sa.locked(ctx, lock, true); err != nil {",
 		pkg: ".", tests: "TestRightPasswordAmongSimultaneousGuessesNeverLogsInOnceTheLockIsSet",
+	},
+	{
+		name: "unlock-keeps-known-browsers-locked", rule: "15", file: "throttling.go",
+		find: "\treturn store.ResetPrefix(ctx, devicesKeyPrefix(scope, user))\n", repl: "\treturn nil\n",
+		pkg: ".", tests: "TestUnlockCommandLiftsTheLocksOfTheOwnersKnownBrowsers",
+	},
+	{
+		name: "unlock-answers-for-any-realm", rule: "15", file: "admin.go",
+		find: "if len(scopes) == 0 {", repl: "if false {",
+		pkg: ".", tests: "TestUnlockCommandSaysWhenNoRunningServerHoldsTheRealm",
 	},
 
 	// Rule 16: a password change ends every session made before it.
@@ -279,5 +294,27 @@ var set = []mutant{
 		name: "refresh-resurrects", rule: "memory", file: "internal/session/redis.go",
 		find: "encodeRecord(nil, rec), \"XX\", \"PX\"", repl: "encodeRecord(nil, rec), \"PX\"",
 		pkg: "./internal/session", tests: "TestRefreshNeverResurrectsEndedSession|TestRefreshRacingEndNeverResurrects",
+	},
+	{
+		name: "end-user-silent-when-walk-fails", rule: "memory", file: "internal/session/redis.go",
+		find: "return ended, errors.Join(walkErr, s.announce(actx, fresh, \"u\", user))", repl: "return ended, walkErr",
+		pkg: "./internal/session", tests: "TestRedisEndUserAnnouncesEvenWhenTheWalkFails",
+	},
+
+	// The command never starts a store where the server does not read it.
+	{
+		name: "cli-ignores-the-service-store", rule: "cli", file: "command.go",
+		find: "for _, other := range serviceDataDirs() {", repl: "for _, other := range serviceDataDirs()[:0] {",
+		pkg: ".", tests: "TestCommandRefusesToStartAStoreTheServerDoesNotRead",
+	},
+	{
+		name: "cli-as-root-ignores-the-caddy-user", rule: "cli", file: "command.go",
+		find: "if theirs := caddyUserDataDir(); theirs != \"\"", repl: "if theirs := caddyUserDataDir(); false && theirs != \"\"",
+		pkg: ".", tests: "TestCommandRefusesToStartAStoreTheServerDoesNotRead",
+	},
+	{
+		name: "new-folders-stay-roots", rule: "cli", file: "internal/atomicfile/atomicfile.go",
+		find: "\t\t\tgiveFolder(missing[i], like)\n", repl: "",
+		pkg: "./internal/atomicfile", tests: "TestWriteGivesNewFoldersTheOwnerOfTheNearestExistingOne",
 	},
 }

@@ -23,7 +23,7 @@ func BenchmarkRedisLoadScale(b *testing.B) {
 			}
 			pool := testRedis.Pool(0)
 			b.Cleanup(func() { pool.Close() })
-			store := NewRedis(pool, "bench:", nil)
+			store := NewRedis(pool, "bench:", Channel("bench:", 0), nil)
 			ids, perSession := loadSessions(b, store, n)
 			ctx := context.Background()
 			b.ReportAllocs()

@@ -88,13 +88,13 @@ type instance struct {
 func newInstance(t *testing.T, srv *testredis.Server, prefix string) *instance {
 	t.Helper()
 	pool := newPool(t, srv)
-	l := NewListener(dialer(srv), pool, Channel(prefix))
+	l := NewListener(dialer(srv), pool, Channel(prefix, 0))
 	t.Cleanup(l.Close)
 	waitFor(t, "the Listener to subscribe", l.Subscribed)
 	return &instance{
 		pool:     pool,
 		listener: l,
-		store:    NewRedis(pool, prefix, l),
+		store:    NewRedis(pool, prefix, Channel(prefix, 0), l),
 		accounts: users.NewRedisStore(pool, prefix),
 	}
 }

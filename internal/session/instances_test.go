@@ -140,7 +140,7 @@ func TestUnknownAnnouncementsEmptyMemory(t *testing.T) {
 	conn := in.pool.Get()
 	defer conn.Close()
 	ack := prefix + "ack:test"
-	if _, err := conn.Do("PUBLISH", Channel(prefix), "r something "+ack); err != nil {
+	if _, err := conn.Do("PUBLISH", Channel(prefix, 0), "r something "+ack); err != nil {
 		t.Fatal(err)
 	}
 	if reply, err := conn.Do("BLPOP", ack, 30); reply == nil || err != nil {
@@ -252,10 +252,10 @@ func TestKilledSubscriptionEmptiesMemoryUntilResubscribed(t *testing.T) {
 		}
 		return dialer(srv)(ctx)
 	}
-	l := NewListener(dial, pool, Channel(prefix))
+	l := NewListener(dial, pool, Channel(prefix, 0))
 	t.Cleanup(l.Close)
 	waitFor(t, "the Listener to subscribe", l.Subscribed)
-	store := NewRedis(pool, prefix, l)
+	store := NewRedis(pool, prefix, Channel(prefix, 0), l)
 	accounts := users.NewRedisStore(pool, prefix)
 	m := newManager(t, testConfig(newFakeClock()), store, accounts)
 	c := login(t, m, createAccount(t, accounts, "alice"), false, nil)

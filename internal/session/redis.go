@@ -29,21 +29,27 @@ type Redis struct {
 }
 
 // NewRedis returns the store of the sessions under keyPrefix (a realm's
-// prefix, such as "session_auth:example.com:"), on a pool the caller owns.
-// listener may be nil where nothing is remembered (the CLI).
-func NewRedis(pool *redis.Pool, keyPrefix string, listener *Listener) *Redis {
-	s := &Redis{
+// prefix, such as "session_auth:example.com:"), on a pool the caller owns,
+// announcing on channel (see Channel). listener may be nil where nothing
+// is remembered (the CLI).
+func NewRedis(pool *redis.Pool, keyPrefix, channel string, listener *Listener) *Redis {
+	return &Redis{
 		pool:     pool,
 		prefix:   keyPrefix + "session:",
-		channel:  Channel(keyPrefix),
+		channel:  channel,
 		acks:     keyPrefix + "ack:",
 		listener: listener,
 	}
-	return s
 }
 
-// Channel is where the store under keyPrefix publishes what ended.
-func Channel(keyPrefix string) string { return keyPrefix + "revoked" }
+// Channel is where the store under keyPrefix in database db publishes what
+// ended. PUBLISH reaches subscribers on every database of a server, while
+// the sessions and the confirmation lists belong to one, so the database
+// is part of the name: one realm on two databases is two deployments,
+// which must not wake each other, nor wait for each other's confirmations.
+func Channel(keyPrefix string, db int) string {
+	return keyPrefix + "revoked:" + strconv.Itoa(db)
+}
 
 // maxRecordBytes bounds what one session may store; a record is ~90 bytes.
 const maxRecordBytes = 512
@@ -137,7 +143,12 @@ func (s *Redis) End(ctx context.Context, id string) (bool, error) {
 
 // EndUser deletes every session of user, then announces the user, so that
 // a read that raced the deletes is dropped too. It walks the realm's
-// sessions: ending all of a user's sessions is an operator's rare action.
+// sessions (ending all of a user's sessions is an operator's rare action),
+// reading each SCAN batch with one MGET, so a realm of a million sessions
+// costs about a thousand round trips, not a million. It announces even
+// when the walk fails part-way: the caller has changed the account, whose
+// new stamp ends the sessions left behind at their next read anyway, and
+// the announcement has every instance forget them now.
 func (s *Redis) EndUser(ctx context.Context, user string) (int, error) {
 	conn, err := s.conn(ctx)
 	if err != nil {
@@ -145,27 +156,48 @@ func (s *Redis) EndUser(ctx context.Context, user string) (int, error) {
 	}
 	defer conn.Close()
 	ended := 0
-	err = redisutil.Scan(ctx, conn, s.prefix, func(keys []string) error {
-		for _, key := range keys {
-			data, err := redis.String(redis.DoContext(conn, ctx, "GET", key))
-			if err != nil {
+	walkErr := redisutil.Scan(ctx, conn, s.prefix, func(keys []string) error {
+		args := make([]any, len(keys))
+		for i, k := range keys {
+			args[i] = k
+		}
+		values, err := redis.ByteSlices(redis.DoContext(conn, ctx, "MGET", args...))
+		if err != nil {
+			return fmt.Errorf("redis: reading sessions: %w", err)
+		}
+		var mine []any
+		for i, data := range values {
+			if data == nil || i >= len(keys) {
 				continue // gone meanwhile
 			}
-			if rec, err := parseRecord(data); err == nil && rec.User == user {
-				n, err := redis.Int(redis.DoContext(conn, ctx, "DEL", key))
-				if err != nil {
-					return fmt.Errorf("redis: %w", err)
-				}
-				ended += n
+			if rec, err := parseRecord(string(data)); err == nil && rec.User == user {
+				mine = append(mine, keys[i])
 			}
 		}
+		if len(mine) == 0 {
+			return nil
+		}
+		n, err := redis.Int(redis.DoContext(conn, ctx, "DEL", mine...))
+		if err != nil {
+			return fmt.Errorf("redis: ending sessions: %w", err)
+		}
+		ended += n
 		return nil
 	})
 	s.hub().dropUser(user)
-	if err != nil {
-		return ended, err
+	if walkErr == nil {
+		return ended, s.announce(ctx, conn, "u", user)
 	}
-	return ended, s.announce(ctx, conn, "u", user)
+	// The walk may have failed because ctx ran out, or on a connection
+	// left unusable: announce on a fresh one, with time of its own.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisutil.WaitForConn+2*MemoryBound)
+	defer cancel()
+	fresh, err := s.conn(actx)
+	if err != nil {
+		return ended, errors.Join(walkErr, err)
+	}
+	defer fresh.Close()
+	return ended, errors.Join(walkErr, s.announce(actx, fresh, "u", user))
 }
 
 // UserChanged has this process forget the user's sessions, and announces

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -87,8 +88,8 @@ func confirm(t *testing.T, pool *redis.Pool, msg string) {
 func TestRedisEndOfADeadSessionAnnouncesNothing(t *testing.T) {
 	prefix := uniquePrefix()
 	pool := newPool(t, testRedis)
-	s := NewRedis(pool, prefix, nil)
-	sub := subscribe(t, testRedis, Channel(prefix))
+	s := NewRedis(pool, prefix, Channel(prefix, 0), nil)
+	sub := subscribe(t, testRedis, Channel(prefix, 0))
 	ctx := context.Background()
 
 	ended := mustCreate(t, s, testRecord("alice"))
@@ -133,7 +134,7 @@ func pttl(t *testing.T, pool *redis.Pool, key string) time.Duration {
 func TestRedisRecordsExpireWithTheirSession(t *testing.T) {
 	prefix := uniquePrefix()
 	pool := newPool(t, testRedis)
-	s := NewRedis(pool, prefix, nil)
+	s := NewRedis(pool, prefix, Channel(prefix, 0), nil)
 	rec := testRecord("alice")
 	id, err := s.Create(context.Background(), rec, 90*time.Second)
 	if err != nil {
@@ -156,7 +157,7 @@ func TestRedisRecordsExpireWithTheirSession(t *testing.T) {
 func TestRedisStoresOneShortRecord(t *testing.T) {
 	prefix := uniquePrefix()
 	pool := newPool(t, testRedis)
-	s := NewRedis(pool, prefix, nil)
+	s := NewRedis(pool, prefix, Channel(prefix, 0), nil)
 	rec := testRecord("alice")
 	id := mustCreate(t, s, rec)
 	c := pool.Get()
@@ -172,7 +173,8 @@ func TestRedisStoresOneShortRecord(t *testing.T) {
 }
 
 func TestRedisRefusesAnOversizeRecord(t *testing.T) {
-	s := NewRedis(newPool(t, testRedis), uniquePrefix(), nil)
+	prefix := uniquePrefix()
+	s := NewRedis(newPool(t, testRedis), prefix, Channel(prefix, 0), nil)
 	if _, err := s.Create(context.Background(), testRecord(strings.Repeat("x", maxRecordBytes)), time.Hour); err == nil {
 		t.Fatal("Create stored a record over maxRecordBytes")
 	}
@@ -183,8 +185,8 @@ func TestRedisRefusesAnOversizeRecord(t *testing.T) {
 func TestEndWaitsForEveryConfirmation(t *testing.T) {
 	prefix := uniquePrefix()
 	pool := newPool(t, testRedis)
-	s := NewRedis(pool, prefix, nil)
-	subs := []*subscriber{subscribe(t, testRedis, Channel(prefix)), subscribe(t, testRedis, Channel(prefix))}
+	s := NewRedis(pool, prefix, Channel(prefix, 0), nil)
+	subs := []*subscriber{subscribe(t, testRedis, Channel(prefix, 0)), subscribe(t, testRedis, Channel(prefix, 0))}
 	id := mustCreate(t, s, testRecord("alice"))
 	var confirmed atomic.Int32
 	for i, sub := range subs {
@@ -211,8 +213,8 @@ func TestEndWaitsForEveryConfirmation(t *testing.T) {
 func TestEndWaitsOutMemoryBoundForASilentSubscriber(t *testing.T) {
 	prefix := uniquePrefix()
 	pool := newPool(t, testRedis)
-	s := NewRedis(pool, prefix, nil)
-	subscribe(t, testRedis, Channel(prefix))
+	s := NewRedis(pool, prefix, Channel(prefix, 0), nil)
+	subscribe(t, testRedis, Channel(prefix, 0))
 	id := mustCreate(t, s, testRecord("alice"))
 	start := time.Now()
 	ok, err := s.End(context.Background(), id)
@@ -241,4 +243,114 @@ func TestAnnouncementWaitNeverBecomesForever(t *testing.T) {
 			t.Errorf("blpopTimeout(%v) = %q; want the wait rounded up to a millisecond", wait, got)
 		}
 	}
+}
+
+// redisCalls is how many times srv has run cmd since it started.
+func redisCalls(t *testing.T, srv *testredis.Server, cmd string) int {
+	t.Helper()
+	c, err := srv.Dial(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	info, err := redis.String(c.Do("INFO", "commandstats"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+cmd+":calls="); ok {
+			n, err := strconv.Atoi(rest[:strings.IndexByte(rest+",", ',')])
+			if err != nil {
+				t.Fatalf("reading %q: %v", line, err)
+			}
+			return n
+		}
+	}
+	return 0
+}
+
+// TestRedisEndUserReadsEachBatchOfSessionsAtOnce: ending a user's sessions
+// walks the whole realm, so it must not cost one round trip per session:
+// in a realm of a million, the CLI would run out of time after the
+// password had changed, and never announce. Each SCAN batch is read with
+// one MGET, and the user's sessions, and only theirs, end.
+func TestRedisEndUserReadsEachBatchOfSessionsAtOnce(t *testing.T) {
+	srv := ownRedis(t) // its own, so that its command counts are this test's
+	pool := newPool(t, srv)
+	prefix := uniquePrefix()
+	s := NewRedis(pool, prefix, Channel(prefix, 0), nil)
+	sub := subscribe(t, srv, Channel(prefix, 0))
+	const others, alices = 4000, 40
+	var alice, kept []string
+	for i := range others + alices {
+		if i%(others/alices+1) == 0 && len(alice) < alices {
+			alice = append(alice, mustCreate(t, s, testRecord("alice")))
+		} else {
+			kept = append(kept, mustCreate(t, s, testRecord(fmt.Sprintf("user%d", i))))
+		}
+	}
+	kept = append(kept, mustCreate(t, s, testRecord("alice2")), mustCreate(t, s, testRecord("alic")))
+	announced := make(chan string, 1)
+	go func() {
+		msg := sub.next(t)
+		confirm(t, pool, msg)
+		announced <- msg
+	}()
+	gets, mgets, scans := redisCalls(t, srv, "get"), redisCalls(t, srv, "mget"), redisCalls(t, srv, "scan")
+	n, err := s.EndUser(context.Background(), "alice")
+	if n != len(alice) || err != nil {
+		t.Fatalf("EndUser(alice) = %d, %v; want %d, nil", n, err, len(alice))
+	}
+	gets, mgets, scans = redisCalls(t, srv, "get")-gets, redisCalls(t, srv, "mget")-mgets, redisCalls(t, srv, "scan")-scans
+	if gets != 0 || mgets > scans || scans > (others+alices)/100 {
+		t.Fatalf("EndUser over %d sessions ran GET %d times, MGET %d and SCAN %d; want no GET and at most one MGET per SCAN batch", others+alices, gets, mgets, scans)
+	}
+	if msg := <-announced; !strings.HasPrefix(msg, "u alice ") {
+		t.Fatalf("announced %q; want the user alice", msg)
+	}
+	for _, id := range alice {
+		wantGone(t, s, id)
+	}
+	for _, id := range kept {
+		if _, err := s.Load(context.Background(), id); err != nil {
+			t.Fatalf("another user's session: Load = %v", err)
+		}
+	}
+}
+
+// TestRedisEndUserAnnouncesEvenWhenTheWalkFails: the caller changed the
+// account before ending its sessions, so the new stamp ends those the walk
+// did not reach; the announcement must still go out, so that no instance
+// serves them from memory meanwhile. Here Redis refuses MGET to the store's
+// connection (an ACL), which stops the walk at its first batch.
+func TestRedisEndUserAnnouncesEvenWhenTheWalkFails(t *testing.T) {
+	srv := ownRedis(t)
+	admin := newPool(t, srv)
+	c := admin.Get()
+	_, err := c.Do("ACL", "SETUSER", "walker", "on", ">walker password", "~*", "&*", "+@all", "-mget")
+	c.Close()
+	if err != nil {
+		t.Fatalf("making an ACL user: %v", err)
+	}
+	pool := &redis.Pool{Dial: func() (redis.Conn, error) {
+		return redis.Dial("tcp", srv.Addr, redis.DialUsername("walker"), redis.DialPassword("walker password"))
+	}}
+	t.Cleanup(func() { pool.Close() })
+	prefix := uniquePrefix()
+	s := NewRedis(pool, prefix, Channel(prefix, 0), nil)
+	sub := subscribe(t, srv, Channel(prefix, 0))
+	id := mustCreate(t, s, testRecord("alice"))
+	announced := make(chan string, 1)
+	go func() {
+		msg := sub.next(t)
+		confirm(t, admin, msg)
+		announced <- msg
+	}()
+	if _, err := s.EndUser(context.Background(), "alice"); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+		t.Fatalf("EndUser with MGET refused = %v; want the walk's error", err)
+	}
+	if msg := <-announced; !strings.HasPrefix(msg, "u alice ") {
+		t.Fatalf("announced %q; want the user alice", msg)
+	}
+	testRecordLike(t, s, id) // not ended by the walk: the account's stamp ends it
 }

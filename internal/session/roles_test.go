@@ -70,7 +70,7 @@ func TestRoleChangeAppliesAtTheNextRequestOnEveryInstance(t *testing.T) {
 	prefix := uniquePrefix()
 	a, b := newInstance(t, testRedis, prefix), newInstance(t, testRedis, prefix)
 	pool := newPool(t, testRedis)
-	cliStore, cliAccounts := NewRedis(pool, prefix, nil), users.NewRedisStore(pool, prefix)
+	cliStore, cliAccounts := NewRedis(pool, prefix, Channel(prefix, 0), nil), users.NewRedisStore(pool, prefix)
 	clock := newFakeClock()
 	ma := newManager(t, testConfig(clock), a.store, a.accounts)
 	mb := newManager(t, testConfig(clock), b.store, b.accounts)

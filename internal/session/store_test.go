@@ -304,7 +304,8 @@ func TestRedisDownIsABackendError(t *testing.T) {
 	}
 	t.Cleanup(srv.Close)
 	pool := newPool(t, srv)
-	s := NewRedis(pool, uniquePrefix(), nil)
+	prefix := uniquePrefix()
+	s := NewRedis(pool, prefix, Channel(prefix, 0), nil)
 	ctx := context.Background()
 	rec := testRecord("alice")
 	id := mustCreate(t, s, rec)

@@ -3,6 +3,7 @@ package throttle
 import (
 	"container/heap"
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -147,6 +148,19 @@ func (s *MemoryStore) Reset(_ context.Context, key string) error {
 	defer s.mu.Unlock()
 	if r := s.records[key]; r != nil {
 		s.remove(r)
+	}
+	return nil
+}
+
+// ResetPrefix forgets every key that starts with prefix. It walks every
+// record: an operator's rare action, on a store bounded by maxKeys.
+func (s *MemoryStore) ResetPrefix(_ context.Context, prefix string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key, r := range s.records {
+		if strings.HasPrefix(key, prefix) {
+			s.remove(r)
+		}
 	}
 	return nil
 }

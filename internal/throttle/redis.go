@@ -129,3 +129,24 @@ func (s *RedisStore) Reset(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// ResetPrefix forgets every key that starts with prefix: it walks them
+// with SCAN (the prefix escaped, so that it matches only itself) and
+// deletes each batch.
+func (s *RedisStore) ResetPrefix(ctx context.Context, prefix string) error {
+	c, err := s.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return redisutil.Scan(ctx, c, s.Prefix+prefix, func(keys []string) error {
+		args := make([]any, len(keys))
+		for i, k := range keys {
+			args[i] = k
+		}
+		if _, err := redis.DoContext(c, ctx, "DEL", args...); err != nil {
+			return fmt.Errorf("redis: resetting throttles %q*: %w", prefix, err)
+		}
+		return nil
+	})
+}

@@ -3,6 +3,7 @@ package throttle
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -330,5 +331,38 @@ func TestInvalidRuleIsAnError(t *testing.T) {
 			}
 		}
 		wantUntil(t, "Blocked after refused hits", blocked(t, s, "alice", at(0)), time.Time{})
+	})
+}
+
+// TestResetPrefixForgetsEveryKeyWithThePrefixAndNoOther: an operator's
+// unlock lifts an account's known browsers' locks, whose keys share a
+// prefix, however many there are, and no key of another account, even one
+// whose name starts alike or holds a glob character.
+func TestResetPrefixForgetsEveryKeyWithThePrefixAndNoOther(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store, _ storeKind) {
+		ctx := context.Background()
+		one := Rule{Limit: 1, Window: time.Minute, Lockout: time.Minute, MaxLockout: time.Hour}
+		var gone []string
+		for i := range 2500 { // more than one SCAN batch
+			gone = append(gone, fmt.Sprintf("device:a*:%d", i))
+		}
+		kept := []string{"device:a:1", "device:ab:1", "device:a*", "device:a", "account:a*", "xdevice:a*:1", "device:a?:1", "device:b*:1"}
+		for _, k := range append(slices.Clone(gone), kept...) {
+			hit(t, s, k, one, at(0))
+		}
+		if err := s.ResetPrefix(ctx, "device:a*:"); err != nil {
+			t.Fatalf("ResetPrefix: %v", err)
+		}
+		for _, k := range gone {
+			wantUntil(t, fmt.Sprintf("Blocked(%q) after its prefix was reset", k), blocked(t, s, k, at(time.Second)), time.Time{})
+		}
+		for _, k := range kept {
+			wantUntil(t, fmt.Sprintf("Blocked(%q), another prefix", k), blocked(t, s, k, at(time.Second)), at(time.Minute))
+		}
+		// Forgotten entirely: the next lock is a first one again.
+		wantUntil(t, "the next lock of a reset key", hit(t, s, gone[0], one, at(2*time.Minute)), at(3*time.Minute))
+		if err := s.ResetPrefix(ctx, "device:nobody:"); err != nil {
+			t.Fatalf("ResetPrefix of a prefix no key has: %v", err)
+		}
 	})
 }

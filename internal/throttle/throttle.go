@@ -45,6 +45,10 @@ type Store interface {
 	Hit(ctx context.Context, key string, rule Rule, now time.Time) (time.Time, error)
 	// Reset forgets key entirely (count and lock level), e.g. after a successful login.
 	Reset(ctx context.Context, key string) error
+	// ResetPrefix forgets every key that starts with prefix, as Reset
+	// would each: an operator's unlock lifts an account's lock and those
+	// of all its known browsers, whose keys share a prefix.
+	ResetPrefix(ctx context.Context, prefix string) error
 }
 
 // params is a Rule in whole milliseconds, the unit both stores keep, so the
