@@ -155,3 +155,70 @@ func TestLoggingOutADeadSessionCountsAgainstTheClient(t *testing.T) {
 		})
 	}
 }
+
+// TestAKnownBrowserIsNotShutOutByItsNetworksFailures: the client limit
+// stops guessing from one address, but a browser that has logged in as a
+// user before is judged on its own budget (rule 15): strangers who share
+// its network (an office, a school, a mobile carrier) and have used up
+// the address's failures cannot keep its owner out. Fresh browsers from
+// the address are refused, even with the right password.
+func TestAKnownBrowserIsNotShutOutByItsNetworksFailures(t *testing.T) {
+	for _, b := range cliStores() {
+		t.Run(b.name, func(t *testing.T) {
+			lines, store := b.setup(t)
+			const limit = 5
+			site(t, "session_auth /members/*", fmt.Sprintf("ip_limit %d 15m\n\t\t%s", limit, lines))
+			createAccounts(t, store, "omar")
+			owner := newClient(t)
+			if r := loginRetry(owner, "omar", testPassword); r.status != http.StatusSeeOther {
+				t.Fatalf("the owner's first login: want 303, got %d", r.status)
+			}
+			if cookieOf(owner, deviceCookieName) == "" {
+				t.Fatalf("a successful login gave the browser no %s cookie", deviceCookieName)
+			}
+
+			for i := range limit {
+				wantGenericFailure(t, loginRetry(newClient(t), fmt.Sprintf("nobody%d", i), "wrong password here"), fmt.Sprintf("a stranger's failure %d of %d", i+1, limit))
+			}
+			wantClientRefused(t, loginRetry(newClient(t), "omar", testPassword), "the right password from a fresh browser on the blocked address")
+			if r := loginRetry(owner, "omar", testPassword); r.status != http.StatusSeeOther {
+				t.Fatalf("the owner's known browser on the blocked address: want 303, got %d %q", r.status, errorText(r.body))
+			}
+			wantGranted(t, owner.get("/members/x"), "the owner's session made on the blocked address")
+			// Its own mistakes are answered as mistakes, not as the address's block.
+			wantGenericFailure(t, loginRetry(owner, "omar", "mistyped password"), "a wrong password from the known browser on the blocked address")
+		})
+	}
+}
+
+// TestLogoutIsNeverRefused: whatever the address's failures, logging out
+// a live session ends it: nobody on a shared network can keep someone
+// else logged in by using up the address's limit. Only a logout that ends
+// nothing (a dead cookie sent again) is refused past the limit.
+func TestLogoutIsNeverRefused(t *testing.T) {
+	for _, b := range cliStores() {
+		t.Run(b.name, func(t *testing.T) {
+			lines, store := b.setup(t)
+			const limit = 3
+			site(t, "session_auth /members/*", fmt.Sprintf("ip_limit %d 15m\n\t\t%s", limit, lines))
+			createAccounts(t, store, "lena")
+			c := newClient(t)
+			if r := loginRetry(c, "lena", testPassword); r.status != http.StatusSeeOther {
+				t.Fatalf("login: want 303, got %d", r.status)
+			}
+			copied := withCookie(t, c.cookie())
+
+			for i := range limit {
+				wantGenericFailure(t, loginRetry(newClient(t), fmt.Sprintf("nobody%d", i), "wrong password here"), fmt.Sprintf("a stranger's failure %d of %d", i+1, limit))
+			}
+			wantClientRefused(t, loginRetry(newClient(t), "nobody-more", "wrong password here"), "a failure past the limit")
+
+			r := c.logout()
+			if r.status != http.StatusSeeOther || r.header.Get("Location") != "/auth/login?logged_out=1" {
+				t.Fatalf("logging out a live session on the blocked address: want 303 to /auth/login?logged_out=1, got %d %q", r.status, r.header.Get("Location"))
+			}
+			wantDenied(t, copied.get("/members/x"), "a copy of the session's cookie after its logout")
+			wantClientRefused(t, copied.logout(), "a dead session's logout on the blocked address")
+		})
+	}
+}

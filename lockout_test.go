@@ -336,3 +336,60 @@ func startLogin(c *client, user, password string) <-chan response {
 	}()
 	return out
 }
+
+// TestRegistrationMakesTheBrowserKnown: the browser that registered an
+// account has used it as much as one that logged in, so it is a known
+// browser for the account from then on: a stranger's lock does not hold
+// for it.
+func TestRegistrationMakesTheBrowserKnown(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		site(t, "session_auth /members/*", deviceOptions+b.lines(t))
+		registering := newClient(t)
+		registerRetry(registering, "rita", testPassword)
+		if cookieOf(registering, deviceCookieName) == "" {
+			t.Fatalf("registering gave the browser no %s cookie", deviceCookieName)
+		}
+		registering.logout()
+
+		lockAccount(t, "rita", 3)
+		wantGenericFailure(t, loginRetry(newClient(t), "rita", testPassword), "the right password from a fresh browser, account locked")
+		if r := loginRetry(registering, "rita", testPassword); r.status != http.StatusSeeOther {
+			t.Fatalf("the registering browser during a stranger's lock: want 303, got %d %q", r.status, errorText(r.body))
+		}
+		wantGranted(t, registering.get("/members/x"), "the registering browser's session made during the lock")
+	})
+}
+
+// TestAPasswordChangeMakesEveryBrowserUnknownAgain: a device cookie
+// carries the stamp of the password it was made under, so after the
+// password is set anew (here by the operator, with `caddy session-auth
+// password`), a browser known before is judged like a fresh one: the lock
+// holds for it as for anyone. Its next login under the new password makes
+// it known again.
+func TestAPasswordChangeMakesEveryBrowserUnknownAgain(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		caddyfile := siteWithCLI(t, deviceOptions+b.lines(t))
+		registerRetry(newClient(t), "paula", testPassword)
+		owner := knownBrowser(t, "paula")
+		before := cookieOf(owner, deviceCookieName)
+		mustRunCLI(t, newPassword+"\n", "--config", caddyfile, "password", "paula")
+
+		lockAccount(t, "paula", 3)
+		wantGenericFailure(t, loginRetry(newClient(t), "paula", newPassword), "the new password from a fresh browser, account locked")
+		wantGenericFailure(t, loginRetry(owner, "paula", newPassword), "the new password from the browser known before the change, account locked")
+		if got := cookieOf(owner, deviceCookieName); got != before {
+			t.Fatal("a refused login changed the browser's device cookie")
+		}
+
+		// After the lock, a login under the new password makes the browser
+		// known again: the next lock does not hold for it.
+		advance(11 * time.Minute) // the first lock lasts 10 minutes
+		if r := loginRetry(owner, "paula", newPassword); r.status != http.StatusSeeOther {
+			t.Fatalf("the owner's browser after the lock ended: want 303, got %d %q", r.status, errorText(r.body))
+		}
+		lockAccount(t, "paula", 3)
+		if r := loginRetry(owner, "paula", newPassword); r.status != http.StatusSeeOther {
+			t.Fatalf("the owner's browser, known again since the change, during a stranger's lock: want 303, got %d %q", r.status, errorText(r.body))
+		}
+	})
+}

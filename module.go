@@ -344,7 +344,22 @@ func checkRealm(realm string) error {
 	if !validRealm.MatchString(realm) {
 		return fmt.Errorf("realm %q must be 1 to 64 characters of a-z 0-9 . _ -, starting with a letter or digit", realm)
 	}
+	if reservedRealm(realm) {
+		return fmt.Errorf("realm %q is reserved: the layout from before realms keeps its own data under that name; choose another name", realm)
+	}
 	return nil
+}
+
+// reservedRealm tells whether realm is a name that the layout before
+// realms used for its own data, which the start-up check reads as such
+// (see otherRealms): a realm of that name would be taken for old data,
+// and its keys would mix with the old ones.
+func reservedRealm(realm string) bool {
+	switch realm {
+	case "user", "session", "cookie_key", "throttle", "users.json":
+		return true
+	}
+	return false
 }
 
 // Validate checks the configuration without touching the backend.

@@ -2,10 +2,13 @@ package sessionauth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +26,14 @@ import (
 // or reordering them, keeps the realm; and the start-up log says which
 // realm a handler uses and how many accounts it holds, with a warning when
 // it holds none but other realms in the same store do.
+//
+// Distinct addresses always make distinct realms: a host that cannot be a
+// realm as it is (other characters, too long, not starting with a letter
+// or digit, a reserved name) or that could be read as another address
+// (a host "any", which stands for no host, or one ending in "-" and
+// digits, which a port would add) gets a realm that ends in a hash of its
+// host and port ("site-_.example.com-7b7a3063ee03"). A name that needs no
+// change never ends like that, so the two kinds cannot meet either.
 
 // realmFromAddresses derives the default realm from a site block's keys.
 func realmFromAddresses(keys []string) (string, bool) {
@@ -32,14 +43,11 @@ func realmFromAddresses(keys []string) (string, bool) {
 		if err != nil {
 			continue
 		}
-		host := strings.ToLower(addr.Host)
-		if host == "" {
-			host = "any"
+		port := addr.Port
+		if port == "80" || port == "443" {
+			port = "" // the site over http and https is one site
 		}
-		if addr.Port != "" && addr.Port != "80" && addr.Port != "443" {
-			host += "-" + addr.Port
-		}
-		names = append(names, realmName(host))
+		names = append(names, realmName(strings.ToLower(addr.Host), port))
 	}
 	if len(names) == 0 {
 		return "", false
@@ -48,26 +56,69 @@ func realmFromAddresses(keys []string) (string, bool) {
 	return names[0], true
 }
 
-// realmName maps a host to the characters a realm may hold, any other
-// becoming "_"; a name that then starts with a symbol gets "site-" in
-// front ("*.example.com" becomes "site-_.example.com"), and one longer
-// than 64 characters is cut.
-func realmName(host string) string {
-	b := []byte(host)
+// realmHashLen is how many hex digits of the address's hash end a realm
+// name that had to be changed; realmKeptLen is how much of the name is
+// kept before them, so that the whole fits in 64 characters.
+const (
+	realmHashLen = 12
+	realmKeptLen = 64 - 1 - realmHashLen
+)
+
+// endsInDigits and endsInHash match the ends a port or a hash gives a name.
+var (
+	endsInDigits = regexp.MustCompile(`-[0-9]+$`)
+	endsInHash   = regexp.MustCompile(`-[0-9a-f]{12}$`)
+)
+
+// realmName is the realm of one address: host (lower-case, "" for none)
+// and port ("" for none, 80 or 443). Without a host it is "any"; a port is
+// added after "-". When that is a valid realm and nothing else could make
+// it, it is the realm. Otherwise every character a realm may not hold
+// becomes "_", "site-" goes in front of a name that does not start with a
+// letter or digit, and the name is cut to 51 characters and ends in "-"
+// and 12 hex digits of the SHA-256 of host and port: "*.example.com"
+// becomes "site-_.example.com-" and its hash.
+func realmName(host, port string) string {
+	name := host
+	if host == "" {
+		name = "any"
+	}
+	if port != "" {
+		name += "-" + port
+	}
+	if !realmNeedsChange(host, port, name) {
+		return name
+	}
+	b := []byte(name)
 	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
 			b[i] = '_'
 		}
 	}
-	name := string(b)
-	// Checked as it will be cut, so that length alone never earns the prefix.
-	if !validRealm.MatchString(name[:min(len(name), 64)]) {
+	name = string(b)
+	if c := name[0]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
 		name = "site-" + name
 	}
-	if len(name) > 64 {
-		name = name[:64]
+	sum := sha256.Sum256([]byte(host + "\x00" + port))
+	return name[:min(len(name), realmKeptLen)] + "-" + hex.EncodeToString(sum[:])[:realmHashLen]
+}
+
+// realmNeedsChange tells whether the plain name of an address (host and
+// port as realmName joins them) cannot serve as its realm: it is no valid
+// realm, or a reserved one, or another address could have the same plain
+// name, or it ends like a changed name.
+func realmNeedsChange(host, port, name string) bool {
+	switch {
+	case !validRealm.MatchString(name) || reservedRealm(name):
+		return true
+	case host == "any":
+		return true // "any" stands for no host
+	case port == "" && endsInDigits.MatchString(host):
+		return true // "web-8080" could be the host web on port 8080
+	case endsInHash.MatchString(name):
+		return true // it could be a changed name
 	}
-	return name
+	return false
 }
 
 // siteAddresses reads the addresses of the site block a directive sits in.

@@ -1,6 +1,8 @@
 package sessionauth
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"html"
 	"io"
@@ -12,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
 // Rule 14: realms never leak into each other. Two site blocks on one Caddy,
@@ -336,7 +340,7 @@ func TestStartupLogNamesEachRealmAndItsAccountsAndWarnsWhenOneLooksOrphaned(t *t
 // config loads, before anything is written under it.
 func TestBadRealmInCaddyfileIsRefusedAtLoadAndTouchesNothing(t *testing.T) {
 	site(t, "session_auth /members/*", fileBackend().lines(t)) // a running server to load into
-	for _, realm := range []string{"../escaped-realm", "Capitals", "a/b", "-dash-first", strings.Repeat("r", 65)} {
+	for _, realm := range []string{"../escaped-realm", "Capitals", "a/b", "-dash-first", strings.Repeat("r", 65), "session", "throttle"} {
 		t.Run(realm, func(t *testing.T) {
 			where := filepath.Join(dataDir(), realm)
 			if err := os.RemoveAll(where); err != nil {
@@ -369,6 +373,27 @@ func TestBadRealmInCaddyfileIsRefusedAtLoadAndTouchesNothing(t *testing.T) {
 	}
 }
 
+// TestRealmsNamedLikeTheOldLayoutAreRefused: the layout from before realms
+// keeps accounts, sessions, the generated key and counters in Redis under
+// session_auth:user:, session:, cookie_key and throttle:, and accounts in
+// files in session_auth/users.json, which the start-up check reads as old
+// data: a realm of one of those names would mix its keys with the old
+// ones and be taken for them, so it is refused with a message that says
+// why.
+func TestRealmsNamedLikeTheOldLayoutAreRefused(t *testing.T) {
+	for _, realm := range []string{"user", "session", "cookie_key", "throttle", "users.json"} {
+		err := checkRealm(realm)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("realm %q is reserved", realm)) {
+			t.Errorf("checkRealm(%q) = %v; want it refused as reserved", realm, err)
+		}
+	}
+	for _, realm := range []string{"users", "sessions", "user1", "my-throttle", "members"} {
+		if err := checkRealm(realm); err != nil {
+			t.Errorf("checkRealm(%q) = %v; want it accepted", realm, err)
+		}
+	}
+}
+
 // TestSessionAuthCommandRefusesABadRealm: the command reads the realm from
 // the config, and a realm that is no name must not become a path.
 func TestSessionAuthCommandRefusesABadRealm(t *testing.T) {
@@ -379,4 +404,149 @@ func TestSessionAuthCommandRefusesABadRealm(t *testing.T) {
 	if _, err := os.Stat(where); err == nil {
 		t.Fatalf("the refused realm wrote %s", where)
 	}
+}
+
+// realmAccounts is the account store of realm in a shared store, as the
+// server of the two sites keeps it.
+func realmAccounts(t *testing.T, s sharedStore, realm string) users.Store {
+	t.Helper()
+	if s.name == "files" {
+		return users.NewFileStore(filepath.Join(dataDir(), realm, "users.json"))
+	}
+	pool := testRedis.Pool(0)
+	t.Cleanup(func() { pool.Close() })
+	return users.NewRedisStore(pool, keyPrefix(realm))
+}
+
+// copyAccount makes to's account of name a copy of from's, hash and stamp
+// included, as an operator who copies a realm's accounts over would.
+func copyAccount(t *testing.T, from, to users.Store, name string) {
+	t.Helper()
+	ctx := context.Background()
+	src := getAccount(t, from, name)
+	if err := to.Create(ctx, users.Account{Username: name, Hash: src.Hash}); err != nil {
+		t.Fatalf("copying %s: %v", name, err)
+	}
+	if err := to.Update(ctx, name, func(a *users.Account) error {
+		a.Hash, a.Stamp, a.Created = src.Hash, src.Stamp, src.Created
+		return nil
+	}); err != nil {
+		t.Fatalf("copying %s: %v", name, err)
+	}
+	if got := getAccount(t, to, name); got.Stamp != src.Stamp || !bytes.Equal(got.Hash, src.Hash) {
+		t.Fatalf("the copy of %s has another stamp or hash", name)
+	}
+}
+
+// TestOneSecretForTwoRealmsKeepsTheirCookiesApart: two site blocks may be
+// given the same secret (one operator, one environment variable); each
+// realm signs with a key of its own, derived from the secret and its name,
+// so what one realm signed means nothing to the other (rule 14), even for
+// an account that is a copy of the other's, stamp included, as when an
+// operator copies the accounts over. A browser that realm A knows is a
+// stranger to realm B: B's lock holds for it. A's session cookie is no
+// session on B.
+func TestOneSecretForTwoRealmsKeepsTheirCookiesApart(t *testing.T) {
+	forEachSharedStore(t, func(t *testing.T, s sharedStore) {
+		lines := s.lines(t, realmA, realmB)
+		shared := "secret " + testSecret + "\n\t\taccount_limit 3 15m\n\t\t" + lines
+		twoSites(t, "registration open\n\t\t"+shared, "registration closed\n\t\t"+shared)
+
+		a := at(t, siteA)
+		if r := a.register("valerie", testPassword); r.status != http.StatusSeeOther {
+			t.Fatalf("registering on A: want 303, got %d", r.status)
+		}
+		if a.cookieNamed(deviceCookieName) == "" {
+			t.Fatalf("registering on A gave the browser no %s cookie", deviceCookieName)
+		}
+		copyAccount(t, realmAccounts(t, s, realmA), realmAccounts(t, s, realmB), "valerie")
+		if r := at(t, siteB).login("valerie", testPassword); r.status != http.StatusSeeOther {
+			t.Fatalf("the copied account on B, from a fresh browser: want 303, got %d %q", r.status, errorText(r.body))
+		}
+
+		// A stranger locks valerie on B.
+		for i := range 3 {
+			wantGenericFailure(t, at(t, siteB).login("valerie", fmt.Sprintf("stranger's guess %d", i)), "a stranger's guess on B")
+		}
+		wantGenericFailure(t, at(t, siteB).login("valerie", testPassword), "the right password on B from a fresh browser, B locked")
+		// The browser that A knows sends A's cookies to B by itself
+		// (cookies ignore the port); on B it is a stranger like any other.
+		onB := &siteClient{a.client, siteB}
+		wantGenericFailure(t, onB.login("valerie", testPassword), "the right password on B from the browser A knows, B locked")
+		wantDenied(t, holding(t, siteB, a.cookieNamed(defaultCookieName)).get("/members/x"), "A's session cookie on B")
+		wantDenied(t, holding(t, siteB, a.cookieNamed(defaultCookieName)).getAPI("/members/x"), "A's session cookie on B, as a script")
+
+		// On A the same device cookie is good: A's lock does not hold for it.
+		for i := range 3 {
+			wantGenericFailure(t, at(t, siteA).login("valerie", fmt.Sprintf("stranger's guess on A %d", i)), "a stranger's guess on A")
+		}
+		if r := a.login("valerie", testPassword); r.status != http.StatusSeeOther {
+			t.Fatalf("the browser A knows, on A during A's lock: want 303, got %d %q", r.status, errorText(r.body))
+		}
+		wantGranted(t, a.get("/members/x"), "A's session on A")
+	})
+}
+
+// postLoad posts a Caddyfile to the running server's /load and returns the
+// answer's status and body; a refused config leaves the running one.
+func postLoad(t *testing.T, config string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://localhost:2999/load", strings.NewReader(config))
+	req.Header.Set("Content-Type", "text/caddyfile")
+	req.Close = true // a failed load restarts the admin endpoint: no connection reuse
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		t.Fatalf("POST /load: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(body)
+}
+
+// TestTwoRealmsCannotShareAUsersFileOrASessionsFolder: a users file or a
+// sessions folder named by two realms in one Caddy (a typo, a copied
+// block) would share accounts, or with one secret sessions, between them;
+// the config is refused with a message that names the file and both
+// realms, and the running config stays. Realms that name one realm may
+// share its files, and a refused load claims nothing: the same files are
+// free for the next config.
+func TestTwoRealmsCannotShareAUsersFileOrASessionsFolder(t *testing.T) {
+	site(t, "session_auth /members/*", fileBackend().lines(t)) // the running config, which must stay
+	dir := t.TempDir()
+	usersFile, sessions := filepath.Join(dir, "users.json"), filepath.Join(dir, "sessions")
+	files := func(users, sessions string) string {
+		return "users_file " + users + "\n\t\tsessions_dir " + sessions
+	}
+	for _, tc := range []struct{ name, shared, a, b string }{
+		{"one users file", usersFile, files(usersFile, filepath.Join(dir, "a")), files(usersFile, filepath.Join(dir, "b"))},
+		{"one sessions folder", sessions, files(filepath.Join(dir, "a.json"), sessions), files(filepath.Join(dir, "b.json"), sessions)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := postLoad(t, twoSitesConfig(filepath.Join(t.TempDir(), "caddy.log"), tc.a, tc.b))
+			if status == http.StatusOK {
+				t.Fatalf("a config whose realms %s and %s share %s loaded", realmA, realmB, tc.shared)
+			}
+			for _, want := range []string{tc.shared, "realm " + realmA, "realm " + realmB} {
+				if !strings.Contains(body, want) {
+					t.Fatalf("the refusal does not name %q: %s", want, body)
+				}
+			}
+			if r := newClient(t).get("/public.txt"); r.status != http.StatusOK || r.body != "public text" {
+				t.Fatalf("the running config after the refused load: %d %q", r.status, r.body)
+			}
+		})
+	}
+
+	// Sites that name one realm share its files; the refused loads above
+	// left no claim on them.
+	both := "registration open\n\t\trealm one-realm\n\t\t" + files(usersFile, sessions)
+	twoSites(t, both, both)
+	if r := at(t, siteA).register("rosa", testPassword); r.status != http.StatusSeeOther {
+		t.Fatalf("registering on A: want 303, got %d", r.status)
+	}
+	b := at(t, siteB)
+	if r := b.login("rosa", testPassword); r.status != http.StatusSeeOther {
+		t.Fatalf("A's account on B, which names the same realm and files: want 303, got %d %q", r.status, errorText(r.body))
+	}
+	wantGranted(t, b.get("/members/x"), "the session made on B")
 }

@@ -80,8 +80,8 @@ func TestSafeNextAcceptsOnlySameSitePaths(t *testing.T) {
 		{"backslash later", `/a\b`, "/"},
 		{"DEL", "/a\x7f", "/"},
 		{"NUL", "/a\x00", "/"},
-		{"encoded backslash", "/%5Cevil.com", keptOrHome},
-		{"encoded tab", "/%09/evil.com", keptOrHome},
+		{"encoded backslash", "/%5Cevil.com", "/"},
+		{"encoded tab", "/%09/evil.com", "/"}, // an app that decodes it would send the browser to //evil.com
 		{"fullwidth solidus", "/\uff0fevil.com", keptOrHome},
 		{"query with a URL", "/?next=//evil.com", "/?next=//evil.com"},
 		{"fragment", "/a#b", "/a#b"},

@@ -11,9 +11,18 @@
 //	go run ./internal/mutants            # every mutant; prints a table
 //	go run ./internal/mutants -run lock  # mutants whose name matches
 //	go run ./internal/mutants -list      # the set, without running it
+//	go run ./internal/mutants -baseline=false  # right after the tests passed
 //
 // A mutant whose text is no longer in its file fails the run too: the code
 // changed, and the mutant must be brought up to date with it.
+//
+// A mutant is killed only by a named test failure ("--- FAIL: TestX") of a
+// test its -run pattern selects. A test binary that fails without one (it
+// did not start, TestMain found no redis-server, a timeout) proves nothing
+// about the mutant, and is an error. For the same reason the run first
+// checks that the selected tests pass on the clean code (-baseline, on by
+// default): on code whose tests fail already, every mutant would look
+// killed.
 package main
 
 import (
@@ -47,6 +56,7 @@ func main() {
 	list := flag.Bool("list", false, "print the set and exit")
 	only := flag.String("run", "", "run only the mutants whose name matches this regular expression")
 	timeout := flag.Duration("timeout", 10*time.Minute, "longest one mutant's tests may run")
+	baseline := flag.Bool("baseline", true, "first run each selected set of tests on the clean code, and stop if any fails")
 	flag.Parse()
 	if err := check(set); err != nil {
 		fmt.Fprintln(os.Stderr, "mutants:", err)
@@ -71,6 +81,12 @@ func main() {
 			fmt.Printf("%-32s rule %-4s %s  (%s -run %s)\n", m.name, m.rule, m.file, m.pkg, m.tests)
 		}
 		return
+	}
+	if *baseline {
+		if err := checkBaseline(picked, *timeout); err != nil {
+			fmt.Fprintln(os.Stderr, "mutants:", err)
+			os.Exit(2)
+		}
 	}
 	scratch, err := os.MkdirTemp("", "mutants-")
 	if err != nil {
@@ -125,7 +141,61 @@ func check(set []mutant) error {
 
 var failedTest = regexp.MustCompile(`(?m)^\s*--- FAIL: (\S+)`)
 
-// run builds and tests one mutant and returns the tests that failed.
+// checkBaseline runs each distinct set of tests of the picked mutants on
+// the clean code, and fails unless every one passes.
+func checkBaseline(picked []mutant, timeout time.Duration) error {
+	type tests struct{ pkg, run string }
+	seen := map[tests]bool{}
+	for _, m := range picked {
+		k := tests{m.pkg, m.tests}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		began := time.Now()
+		out, failed, err := goTest(m.pkg, m.tests, "", timeout)
+		if err != nil {
+			return fmt.Errorf("baseline %s -run %s: %v", m.pkg, m.tests, err)
+		}
+		if failed {
+			return fmt.Errorf("baseline %s -run %s: the tests fail on the clean code, so no mutant run can prove anything:\n%s", m.pkg, m.tests, tail(out, 40))
+		}
+		fmt.Fprintf(os.Stderr, "baseline %s -run %s: pass (%.0f s)\n", m.pkg, m.tests, time.Since(began).Seconds())
+	}
+	return nil
+}
+
+// goTest runs the tests of pkg that pattern selects, with the overlay if
+// one is given, and tells whether the test binary failed; err is for a
+// run that says nothing about the tests (no build, no test selected, past
+// the timeout).
+func goTest(pkg, pattern, overlay string, timeout time.Duration) (out []byte, failed bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	args := []string{"test", "-count=1"}
+	if overlay != "" {
+		args = append(args, "-overlay", overlay)
+	}
+	args = append(args, "-run", pattern, pkg)
+	out, err = exec.CommandContext(ctx, "go", args...).CombinedOutput()
+	if ctx.Err() != nil {
+		return out, false, fmt.Errorf("tests ran past %s", timeout)
+	}
+	if bytes.Contains(out, []byte("[build failed]")) || bytes.Contains(out, []byte("[setup failed]")) {
+		return out, false, fmt.Errorf("does not build: %s", firstLine(out))
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return out, false, err
+	}
+	if bytes.Contains(out, []byte("no tests to run")) {
+		return out, false, fmt.Errorf("-run %s matches no test in %s", pattern, pkg)
+	}
+	return out, err != nil, nil
+}
+
+// run builds and tests one mutant and returns the tests that caught it
+// (see kills).
 func run(m mutant, scratch string, timeout time.Duration) ([]string, error) {
 	src, err := os.ReadFile(m.file)
 	if err != nil {
@@ -144,22 +214,26 @@ func run(m mutant, scratch string, timeout time.Duration) ([]string, error) {
 	if err := os.WriteFile(overlayFile, overlay, 0o600); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-overlay", overlayFile, "-run", m.tests, m.pkg)
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("tests ran past %s", timeout)
-	}
-	if bytes.Contains(out, []byte("[build failed]")) || bytes.Contains(out, []byte("[setup failed]")) {
-		return nil, fmt.Errorf("the mutant does not build: %s", firstLine(out))
-	}
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
+	out, failed, err := goTest(m.pkg, m.tests, overlayFile, timeout)
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "does not build") {
+			return nil, fmt.Errorf("the mutant %v", err)
+		}
 		return nil, err
 	}
-	if bytes.Contains(out, []byte("no tests to run")) {
-		return nil, fmt.Errorf("-run %s matches no test in %s", m.tests, m.pkg)
+	return kills(out, failed, m.tests)
+}
+
+// kills reads the output of a test binary run with -run pattern, failed
+// if it exited with an error, and returns the tests that failed: only
+// tests that the pattern selects, each named by a --- FAIL line. A binary
+// that failed without naming one (TestMain gave up, a timeout, a panic
+// outside a test) says nothing about the mutant: that is an error, not a
+// kill.
+func kills(out []byte, failed bool, pattern string) ([]string, error) {
+	selected, err := regexp.Compile(topLevel(pattern))
+	if err != nil {
+		return nil, fmt.Errorf("-run %s: %v", pattern, err)
 	}
 	caught := map[string]bool{}
 	for _, match := range failedTest.FindAllSubmatch(out, -1) {
@@ -167,10 +241,12 @@ func run(m mutant, scratch string, timeout time.Duration) ([]string, error) {
 		if i := strings.IndexByte(name, '/'); i >= 0 {
 			name = name[:i] // the test, not each subtest
 		}
-		caught[name] = true
+		if selected.MatchString(name) {
+			caught[name] = true
+		}
 	}
-	if err != nil && len(caught) == 0 {
-		caught["(the test binary failed: "+firstLine(out)+")"] = true
+	if failed && len(caught) == 0 {
+		return nil, fmt.Errorf("the test binary failed, but no test that -run %s selects did: %s", pattern, firstLine(out))
 	}
 	names := make([]string, 0, len(caught))
 	for n := range caught {
@@ -178,6 +254,34 @@ func run(m mutant, scratch string, timeout time.Duration) ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// topLevel is the part of a -run pattern that go test matches against
+// top-level test names: up to the first slash outside brackets and
+// parentheses (the rest selects subtests).
+func topLevel(pattern string) string {
+	depth := 0
+	for i := 0; i < len(pattern); i++ {
+		switch pattern[i] {
+		case '\\':
+			i++
+		case '[', '(':
+			depth++
+		case ']', ')':
+			depth--
+		case '/':
+			if depth == 0 {
+				return pattern[:i]
+			}
+		}
+	}
+	return pattern
+}
+
+// tail is the last n lines of out.
+func tail(out []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
 }
 
 func firstLine(out []byte) string {

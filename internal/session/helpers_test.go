@@ -90,7 +90,7 @@ func newInstance(t *testing.T, srv *testredis.Server, prefix string) *instance {
 	pool := newPool(t, srv)
 	l := NewListener(dialer(srv), pool, Channel(prefix, 0))
 	t.Cleanup(l.Close)
-	waitFor(t, "the Listener to subscribe", l.Subscribed)
+	waitFor(t, "the Listener to subscribe", l.subscribed)
 	return &instance{
 		pool:     pool,
 		listener: l,
@@ -109,6 +109,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("waited 30s for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// untilProved runs attempt until one tells that it proved what the test
+// is about (an attempt whose conditions a busy machine upset returns
+// false, and is run again); attempts fail the test themselves.
+func untilProved(t *testing.T, what string, attempt func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !attempt() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no attempt in a minute could prove %s", what)
+		}
 	}
 }
 

@@ -34,7 +34,7 @@ func ownRedis(t *testing.T) *testredis.Server {
 // publisher that did not wait for it would return while it still serves
 // the session from memory.
 func holdBack(in *instance) {
-	in.listener.SetHeard(func(string) { time.Sleep(100 * time.Millisecond) })
+	in.listener.setHeard(func(string) { time.Sleep(100 * time.Millisecond) })
 }
 
 // TestEndOnOneInstanceIsFinalOnAnother: two Caddy instances share a
@@ -191,50 +191,78 @@ func forgetBehindTheStoresBack(t *testing.T, s *Redis, id string) {
 
 // TestSilentRedisStopsMemoryServing: a Redis that goes silent (SIGSTOP: no
 // connection closes, nothing errors, announcements simply stop) must not
-// let a Manager serve sessions from memory past MemoryBound.
+// let a Manager serve sessions from memory past MemoryBound, nor at all
+// once its Listener has given up on the silence.
 //
-// The session's key is deleted behind the store's back first, so the
-// store would answer "no session" and only memory can answer with the
-// session; and Current runs while Redis is paused, so a memory answer is
-// immediate while a store answer waits for Redis to resume. Both phases
-// are deterministic:
+// The session's key is deleted behind the store's back, so the store
+// answers "no session" (or, paused, nothing) and only memory can answer
+// with the session. Each phase asserts only on attempts in which memory
+// held the entry all through Current and the Listener's trust was what
+// the phase needs (no clear moved the memory's generation meanwhile);
+// others are tried again, so a slow machine only takes longer:
 //
-//   - Phase 1: MemoryBound after filling, the entry has aged out while the
-//     Listener still believes it is subscribed (it gives up on a silent
-//     connection only after missing pongs for 3 s). Without the
-//     MemoryBound check in memory.get, Current would return the session.
-//   - Phase 2: once the Listener has given up (Subscribed false), an entry
-//     that is fresh (as a read racing the loss could leave) must still not
-//     be served. Without m.store.trusted() in Current, it would be.
+//   - Phase 1: MemoryBound after its read, an entry has aged out, though
+//     the Listener is subscribed and heard nothing (the end was never
+//     announced, as with a silent Redis). Without the MemoryBound check in
+//     memory.get, Current would return the session.
+//   - Phase 2: once the Listener has given up on a paused Redis (subscribed
+//     false), an entry that is fresh for an hour (as a read racing the loss
+//     could leave one) must still not be served. Without m.store.trusted()
+//     in Current, it would be. Current runs with a deadline, since the
+//     paused store never answers.
 func TestSilentRedisStopsMemoryServing(t *testing.T) {
 	srv := ownRedis(t)
 	in := newInstance(t, srv, uniquePrefix())
 	m := newManager(t, testConfig(newFakeClock()), in.store, in.accounts)
-	c := login(t, m, createAccount(t, in.accounts, "alice"), false, nil)
+	alice := createAccount(t, in.accounts, "alice")
+
+	untilProved(t, "phase 1: an aged entry looked up while subscribed", func() bool {
+		c := login(t, m, alice, false, nil)
+		s := remember(t, m, c, "alice")
+		forgetBehindTheStoresBack(t, in.store, s.ID)
+		v, ok := m.mem.values.Load(c.Value)
+		if !ok {
+			return false
+		}
+		until := v.(*entry).until
+		waitFor(t, "the entry to age out", func() bool { return clock() >= until })
+		gen := m.mem.generation()
+		if !in.listener.subscribed() {
+			return false
+		}
+		got := current(t, m, c)
+		if m.mem.generation() != gen || !in.listener.subscribed() || !inMemory(m, c) {
+			return false // the memory was emptied, or trust lost, meanwhile
+		}
+		if got.LoggedIn() {
+			t.Fatal("phase 1: a session was served from memory MemoryBound after its read, with its end never announced")
+		}
+		return true
+	})
+
+	c := login(t, m, alice, false, nil)
 	s := remember(t, m, c, "alice")
 	forgetBehindTheStoresBack(t, in.store, s.ID)
-
-	// Phase 1: memory ages out.
 	must(t, srv.Pause())
-	time.Sleep(MemoryBound + 200*time.Millisecond)
-	done := currentInBackground(m, c)
-	time.Sleep(300 * time.Millisecond)
+	waitFor(t, "the Listener to give up on the silent Redis", func() bool { return !in.listener.subscribed() })
+	untilProved(t, "phase 2: a fresh entry looked up while not subscribed", func() bool {
+		gen := m.mem.generation()
+		m.mem.put(c.Value, entry{name: c.Name, id: s.ID, rec: s.Record, user: s.User}, gen, clock()+int64(time.Hour))
+		if !inMemory(m, c) {
+			return false // a clear came first
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		got, _ := m.Current(get(c).WithContext(ctx))
+		cancel()
+		if m.mem.generation() != gen || in.listener.subscribed() {
+			return false
+		}
+		if got.LoggedIn() {
+			t.Fatal("phase 2: a session was served from memory while the Listener was not subscribed")
+		}
+		return true
+	})
 	must(t, srv.Resume())
-	if r := wait(t, done); r.s.LoggedIn() {
-		t.Fatal("phase 1: a session was served from memory MemoryBound after its read, with Redis silent")
-	}
-
-	// Phase 2: an untrusted memory serves nothing, however fresh.
-	waitFor(t, "the Listener to resubscribe", in.listener.Subscribed)
-	must(t, srv.Pause())
-	waitFor(t, "the Listener to give up on the silent Redis", func() bool { return !in.listener.Subscribed() })
-	m.mem.put(c.Value, entry{name: c.Name, id: s.ID, rec: s.Record, user: s.User}, m.mem.generation(), clock())
-	done = currentInBackground(m, c)
-	time.Sleep(300 * time.Millisecond)
-	must(t, srv.Resume())
-	if r := wait(t, done); r.s.LoggedIn() {
-		t.Fatal("phase 2: a session was served from memory while the Listener was not subscribed")
-	}
 }
 
 // TestKilledSubscriptionEmptiesMemoryUntilResubscribed: when Redis drops
@@ -254,7 +282,7 @@ func TestKilledSubscriptionEmptiesMemoryUntilResubscribed(t *testing.T) {
 	}
 	l := NewListener(dial, pool, Channel(prefix, 0))
 	t.Cleanup(l.Close)
-	waitFor(t, "the Listener to subscribe", l.Subscribed)
+	waitFor(t, "the Listener to subscribe", l.subscribed)
 	store := NewRedis(pool, prefix, Channel(prefix, 0), l)
 	accounts := users.NewRedisStore(pool, prefix)
 	m := newManager(t, testConfig(newFakeClock()), store, accounts)
@@ -267,7 +295,7 @@ func TestKilledSubscriptionEmptiesMemoryUntilResubscribed(t *testing.T) {
 		t.Fatalf("CLIENT KILL TYPE pubsub = %d, %v; want the Listener's one connection", n, err)
 	}
 	conn.Close()
-	waitFor(t, "the Listener to notice", func() bool { return !l.Subscribed() })
+	waitFor(t, "the Listener to notice", func() bool { return !l.subscribed() })
 	if inMemory(m, c) {
 		t.Fatal("memory kept a session after the subscription broke")
 	}
@@ -283,7 +311,7 @@ func TestKilledSubscriptionEmptiesMemoryUntilResubscribed(t *testing.T) {
 
 	m.mem.put(c.Value, entry{name: c.Name, id: s.ID, rec: s.Record, user: s.User}, m.mem.generation(), clock())
 	refuse.Store(false)
-	waitFor(t, "the Listener to resubscribe", l.Subscribed)
+	waitFor(t, "the Listener to resubscribe", l.subscribed)
 	if inMemory(m, c) {
 		t.Fatal("memory did not start empty on the new subscription")
 	}

@@ -43,12 +43,12 @@ func NewListener(dial func(ctx context.Context) (redis.Conn, error), pool *redis
 	return l
 }
 
-// SetHeard installs a hook that runs before each announcement is applied;
+// setHeard installs a hook that runs before each announcement is applied;
 // for tests.
-func (l *Listener) SetHeard(f func(msg string)) { l.heard.Store(&f) }
+func (l *Listener) setHeard(f func(msg string)) { l.heard.Store(&f) }
 
-// Subscribed tells whether memories may be served now.
-func (l *Listener) Subscribed() bool { return l.alive.Load() }
+// subscribed tells whether memories may be served now.
+func (l *Listener) subscribed() bool { return l.alive.Load() }
 
 // Close ends the subscription; every memory is empty after it.
 func (l *Listener) Close() {

@@ -477,7 +477,7 @@ func TestRedisDownIsAnErrorNeverASession(t *testing.T) {
 	c := login(t, m, createAccount(t, in.accounts, "alice"), false, nil)
 	wantUser(t, m, c, "alice")
 	srv.Stop()
-	waitFor(t, "the Listener to notice", func() bool { return !in.listener.Subscribed() })
+	waitFor(t, "the Listener to notice", func() bool { return !in.listener.subscribed() })
 	s, err := m.Current(get(c))
 	if s.LoggedIn() || !IsBackendError(err) {
 		t.Fatalf("Current with Redis down = %q, %v; want a backend error and no session", s.User, err)
@@ -489,7 +489,7 @@ func TestRedisDownIsAnErrorNeverASession(t *testing.T) {
 		s, err := m.Current(get(c))
 		return err == nil && !s.LoggedIn()
 	})
-	waitFor(t, "the Listener to subscribe again", in.listener.Subscribed)
+	waitFor(t, "the Listener to subscribe again", in.listener.subscribed)
 }
 
 func must(t *testing.T, err error) {
@@ -497,4 +497,43 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMemoryServesAValueOnlyUnderTheNameItWasVerifiedUnder: over HTTPS the
+// session cookie is __Host-<name>, which browsers take only from this very
+// host over HTTPS; the plain name may be planted by a sibling subdomain or
+// over plain HTTP, and its signature, which covers the name, does not
+// verify a value signed for the other. So a value that memory remembers
+// from a __Host- cookie is no session when it comes under the plain name,
+// even while memory holds it.
+func TestMemoryServesAValueOnlyUnderTheNameItWasVerifiedUnder(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		store, accounts := b.open(t)
+		m := newManager(t, testConfig(newFakeClock()), store, accounts)
+		r := httptest.NewRequest(http.MethodPost, "https://example.com/auth/login", nil)
+		w := httptest.NewRecorder()
+		if err := m.Start(w, r, createAccount(t, accounts, "alice"), false); err != nil {
+			t.Fatal(err)
+		}
+		c := sessionCookie(t, w, "__Host-"+testCookie)
+		over := func(scheme, name string) *http.Request {
+			r := httptest.NewRequest(http.MethodGet, scheme+"://example.com/members/", nil)
+			r.AddCookie(&http.Cookie{Name: name, Value: c.Value})
+			return r
+		}
+		waitFor(t, "the session to go into memory", func() bool {
+			s, err := m.Current(over("https", c.Name))
+			if err != nil || s.User != "alice" {
+				t.Fatalf("the __Host- cookie over HTTPS: %q, %v; want alice", s.User, err)
+			}
+			return inMemory(m, c)
+		})
+		s, err := m.Current(over("http", testCookie))
+		if s.LoggedIn() || err != nil {
+			t.Fatalf("the __Host- cookie's value under the plain name: %q, %v; want no session", s.User, err)
+		}
+		if !inMemory(m, c) {
+			t.Fatal("memory no longer holds the value: the test proved nothing")
+		}
+	})
 }

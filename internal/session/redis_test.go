@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,28 +179,74 @@ func TestRedisRefusesAnOversizeRecord(t *testing.T) {
 	}
 }
 
-// TestEndWaitsForEveryConfirmation: End returns only after each subscriber
-// that Redis delivered the announcement to has confirmed it.
+// TestEndWaitsForEveryConfirmation: End returns only once each subscriber
+// that Redis delivered the announcement to has confirmed it, or after
+// MemoryBound (then every entry read before the announcement has aged out
+// anyway). Two instances hear the announcement and are held by the test
+// until it lets each confirm; a confirmation counts only once End has
+// taken it off the announcement's list, so an End that returned without
+// waiting is caught however long the subscribers took, and one that
+// waited out MemoryBound on a slow machine is not blamed.
 func TestEndWaitsForEveryConfirmation(t *testing.T) {
 	prefix := uniquePrefix()
 	pool := newPool(t, testRedis)
 	s := NewRedis(pool, prefix, Channel(prefix, 0), nil)
 	subs := []*subscriber{subscribe(t, testRedis, Channel(prefix, 0)), subscribe(t, testRedis, Channel(prefix, 0))}
 	id := mustCreate(t, s, testRecord("alice"))
-	var confirmed atomic.Int32
+
+	type ended struct {
+		ok     bool
+		err    error
+		waited time.Duration
+	}
+	done := make(chan ended, 1)
+	start := time.Now()
+	go func() {
+		ok, err := s.End(context.Background(), id)
+		done <- ended{ok, err, time.Since(start)}
+	}()
+	// Each instance hears the announcement and waits for the test.
+	heard := make([]string, len(subs))
 	for i, sub := range subs {
-		go func() {
-			msg := sub.next(t)
-			time.Sleep(time.Duration(50+100*i) * time.Millisecond) // a slow instance
-			confirmed.Add(1)
-			confirm(t, pool, msg)
-		}()
+		if heard[i] = sub.next(t); heard[i] == "" {
+			t.FailNow()
+		}
 	}
-	if ok, err := s.End(context.Background(), id); !ok || err != nil {
-		t.Fatalf("End = %v, %v", ok, err)
+	_, _, ack, ok := parseAnnouncement(heard[0])
+	if !ok || heard[1] != heard[0] {
+		t.Fatalf("announcements %q; want one well-formed announcement to both", heard)
 	}
-	if n := confirmed.Load(); n != 2 {
-		t.Fatalf("End returned after %d of 2 confirmations", n)
+	returnedEarly := func(e ended, how string) {
+		t.Helper()
+		if e.waited < MemoryBound {
+			t.Fatalf("End returned %s, after %v: before MemoryBound (%v)", how, e.waited, MemoryBound)
+		}
+	}
+	confirm(t, pool, heard[0])
+	select {
+	case e := <-done:
+		returnedEarly(e, "before the second instance confirmed")
+	default:
+	}
+	confirm(t, pool, heard[1])
+	var e ended
+	select {
+	case e = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("End did not return within 30s of the last confirmation")
+	}
+	if !e.ok || e.err != nil {
+		t.Fatalf("End = %v, %v; want true, nil", e.ok, e.err)
+	}
+	// What End did not take off the list, it returned without.
+	c := pool.Get()
+	defer c.Close()
+	left, err := redis.Int(c.Do("LLEN", ack))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left > 0 {
+		returnedEarly(e, fmt.Sprintf("without taking %d of the 2 confirmations", left))
 	}
 }
 

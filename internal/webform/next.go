@@ -17,7 +17,8 @@ const MaxNextLength = 2048
 // origin, strip tabs and newlines before doing so, and resolve dot segments
 // ("/.//host" is the path "//host"), which an app behind Caddy that
 // redirects to its own path turns into a hop to that host. So all of
-// those, and every control character, send the user home instead.
+// those, and every control character or backslash, sent as is or
+// percent-encoded in the path, send the user home instead.
 func SafeNext(raw string) string {
 	for _, rule := range nextRules {
 		if rule.refuses(raw) {
@@ -58,10 +59,24 @@ func networkPath(raw string) bool {
 
 // controlOrBackslash: browsers strip tabs and newlines ("/\t/host" is
 // "//host") and read a backslash as a slash; nothing legitimate needs them
-// unencoded.
+// unencoded. The path is checked decoded too: an app behind Caddy that
+// decodes "/%09/host" and redirects to it sends the browser to "//host".
+// (A path that does not decode is resolvesOffSite's to refuse.)
 func controlOrBackslash(raw string) bool {
-	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; c < 0x20 || c == 0x7f || c == '\\' {
+	if hasControlOrBackslash(raw) {
+		return true
+	}
+	path := raw
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	decoded, err := url.PathUnescape(path)
+	return err == nil && hasControlOrBackslash(decoded)
+}
+
+func hasControlOrBackslash(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
 			return true
 		}
 	}

@@ -23,6 +23,8 @@ func TestSafeNextKeepsSameSitePathsAndSendsTheRestHome(t *testing.T) {
 		{"http URL", "http://evil.example", "/"},
 		{"javascript", "javascript:alert(1)", "/"},
 		{"tab", "/\t/evil.example", "/"},
+		{"encoded tab", "/%09/evil.example", "/"},
+		{"encoded newline", "/%0a/evil.example", "/"},
 		{"bad escape", "/%zz", "/"},
 		{"encoded double slash", "/%2F%2Fevil.example", "/"},
 		{"dot then double slash", "/.//evil.example", "/"},
@@ -56,8 +58,18 @@ func TestEachNextRuleRefusesItsClassAlone(t *testing.T) {
 			keeps:   []string{"/", "/a//b", `/a\b`, "/.//evil.example"},
 		},
 		"control character or backslash": {
-			refuses: []string{"/\t/evil.example", "/\n/evil.example", "/a\x00", "/a\x1f", "/a\x7f", `/a\b`},
-			keeps:   []string{"/a b", "/ü", "/%09", "/a\x20b", "/~"},
+			refuses: []string{
+				"/\t/evil.example", "/\n/evil.example", "/a\x00", "/a\x1f", "/a\x7f", `/a\b`,
+				"/%09/evil.example", // decoded by an app, then stripped by the browser: "//evil.example"
+				"/%0A/evil.example", "/%0d%0a/evil.example", "/a%00", "/a%7F", "/%09", "/a%5Cb",
+			},
+			keeps: []string{
+				"/a b", "/ü", "/a\x20b", "/~", "/a%20b", "/%C3%BC", "/a%2Fb",
+				"/?q=%09", // the query is not part of the path an app redirects to
+				"/#%0A",   // nor is the fragment
+				"/%zz",    // does not decode: another rule's class
+				"/a%2509", // decodes to "/a%09", no control character
+			},
 		},
 		"parses as another origin": {
 			refuses: []string{
