@@ -174,3 +174,16 @@ func (sa *SessionAuth) forbid(w http.ResponseWriter, r *http.Request, s session.
 
 // errNotAllowed is what a refused request learns.
 var errNotAllowed = errors.New("not allowed for this account")
+
+// namedByARule tells whether an access rule names the user: registration
+// refuses such a name as taken, so that a stranger cannot claim an access
+// the config meant for someone else (a name not created yet, misspelled,
+// or removed).
+func (sa *SessionAuth) namedByARule(username string) bool {
+	for _, rule := range sa.Allow {
+		if slices.Contains(rule.users, username) {
+			return true
+		}
+	}
+	return false
+}

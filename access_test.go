@@ -3,6 +3,7 @@ package sessionauth
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -545,4 +546,26 @@ func TestDefaultRolesGoToNewRegistrations(t *testing.T) {
 	if a, err := store.Get(context.Background(), "plain"); err != nil || len(a.Roles) != 0 {
 		t.Fatalf("without default_roles, a new account has roles %q, %v", a.Roles, err)
 	}
+}
+
+// TestRegistrationCannotClaimANameARuleGrants: with open registration, a
+// name that an allow rule lets through by name is refused as taken, in any
+// spelling, so no stranger gets the access the config meant for its owner;
+// the operator's account of that name still passes the rule.
+func TestRegistrationCannotClaimANameARuleGrants(t *testing.T) {
+	forEachAccessStore(t, func(t *testing.T, lines string, store users.Store) {
+		loadCaddyfile(t, accessConfig(t, accessSiteDir(t), "session_auth /members/*", "registration open\n\t\t"+accessRules+"\n\t\t"+lines))
+		for _, name := range []string{"ada", "Ada", "dan"} {
+			c := newClient(t)
+			if r := c.register(name, testPassword, "/members/admin/audit/x"); r.status != http.StatusConflict || !strings.Contains(r.body, "taken") {
+				t.Fatalf("registering %q, named by a rule: %d; want 409 taken", name, r.status)
+			}
+			wantOutcome(t, c, "", "/members/admin/audit/x", challenge)
+		}
+		if _, err := store.Get(context.Background(), "ada"); !errors.Is(err, users.ErrNotFound) {
+			t.Fatalf("after refused registrations, ada's account: %v; want none", err)
+		}
+		seedAccounts(t, store, map[string][]string{"ada": {"admin"}})
+		wantOutcome(t, loggedIn(t, "ada"), "ada", "/members/admin/audit/x", seen)
+	})
 }

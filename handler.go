@@ -18,13 +18,10 @@ import (
 // rule that selects the request; others pass on, with the user's
 // placeholders set when they bring one.
 func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if sa.userHeader != "" {
-		// A client must never speak for the user: its copy goes, on every
-		// request, before anything can pass it on.
-		delete(r.Header, sa.userHeader)
-	}
-	if sa.rolesHeader != "" {
-		delete(r.Header, sa.rolesHeader) // nor for the user's roles
+	if sa.userHeader != "" || sa.rolesHeader != "" {
+		// A client must never speak for the user or the user's roles: its
+		// copies go, on every request, before anything can pass them on.
+		sa.stripIdentityHeaders(r.Header)
 	}
 	if route, ok := sa.authRoute(r.URL.Path); ok {
 		return sa.serveAuthPage(w, r, route)
@@ -212,4 +209,44 @@ func (sa *SessionAuth) debug(msg string, err error) {
 	if c := sa.logger.Check(zapcore.DebugLevel, msg); c != nil {
 		c.Write(zap.Error(err))
 	}
+}
+
+// stripIdentityHeaders removes every header that an upstream could read as
+// the user or roles header: any spelling of the name, with "_" or "." for
+// "-" too. CGI and FastCGI (php_fastcgi among them) and many WSGI servers
+// turn "X-Remote-User", "X_Remote_User" and "X.Remote.User" alike into
+// HTTP_X_REMOTE_USER, and Go keeps them under different keys. Caddy drops
+// names with "_" or "." before any handler runs, unless the server's
+// expected_underscore_headers or expected_dot_headers lets one through.
+func (sa *SessionAuth) stripIdentityHeaders(h http.Header) {
+	for name := range h {
+		if sameHeaderName(name, sa.userHeader) || sameHeaderName(name, sa.rolesHeader) {
+			delete(h, name)
+		}
+	}
+}
+
+// sameHeaderName compares header names as CGI does: case-insensitive, with
+// "_", "." and "-" the same. An empty want matches nothing.
+func sameHeaderName(name, want string) bool {
+	if want == "" || len(name) != len(want) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if cgiFold(name[i]) != cgiFold(want[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// cgiFold maps a header name's byte to the one CGI makes of it.
+func cgiFold(c byte) byte {
+	switch {
+	case c == '_' || c == '.':
+		return '-'
+	case 'a' <= c && c <= 'z':
+		return c - 'a' + 'A'
+	}
+	return c
 }

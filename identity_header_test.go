@@ -3,6 +3,7 @@ package sessionauth
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 )
@@ -28,13 +29,14 @@ http://localhost:9080 {
 		registration open
 		bcrypt_cost 10
 		user_header X-Remote-User
+		roles_header X-Remote-Roles
 		%s
 	}
 	reverse_proxy localhost:9081
 }
 
 http://localhost:9081 {
-	respond "app saw [{http.request.header.X-Remote-User}]"
+	respond "app saw [{http.request.header.X-Remote-User}{http.request.header.X_Remote_User}{http.request.header.X-Remote-Roles}{http.request.header.X_Remote_Roles}]"
 }
 `, filepath.Join(t.TempDir(), "caddy.log"), b.lines(t)))
 }
@@ -50,8 +52,11 @@ func TestUserHeaderIsSetForTheAppAndNeverForgedByClients(t *testing.T) {
 			t.Helper()
 			req, _ := http.NewRequest(http.MethodGet, baseURL+path, nil)
 			for i, v := range forged {
-				// Spellings differ only in case; Go joins them into one key.
-				req.Header.Add([]string{"X-Remote-User", "x-remote-user", "X-REMOTE-USER"}[i%3], v)
+				// Set as sent: spellings that differ in case, and with "_"
+				// for "-", which CGI, FastCGI and many WSGI servers read as
+				// the same header (HTTP_X_REMOTE_USER).
+				name := []string{"X-Remote-User", "x-remote-user", "X_Remote_User", "x_remote_roles", "X-REMOTE-ROLES"}[i%5]
+				req.Header[name] = append(req.Header[name], v)
 			}
 			r := c.do(req)
 			if r.status != http.StatusOK {
@@ -60,20 +65,85 @@ func TestUserHeaderIsSetForTheAppAndNeverForgedByClients(t *testing.T) {
 			return r.body
 		}
 		anonymous := newClient(t)
-		if got := app(anonymous, "/public", "admin"); got != "app saw []" {
+		if got := app(anonymous, "/public", "admin", "x", "admin", "admin", "admin"); got != "app saw []" {
 			t.Fatalf("anonymous public request with a forged header: %q; the app must see no user", got)
 		}
 		alice := newClient(t)
 		alice.register("alice", testPassword, "/")
 		for _, path := range []string{"/members/x", "/public"} {
-			got := app(alice, path, "admin", "root")
+			got := app(alice, path, "admin", "root", "admin", "admin", "admin")
 			if got != "app saw [alice]" {
 				t.Fatalf("alice's request to %s with forged headers: %q; the app must see alice alone", path, got)
 			}
 		}
 		alice.logout()
-		if got := app(alice, "/public", "alice"); got != "app saw []" {
+		if got := app(alice, "/public", "alice", "x", "alice", "admin", "admin"); got != "app saw []" {
 			t.Fatalf("after logout, a forged header: %q; the app must see no user", got)
+		}
+	})
+}
+
+// TestIdentityHeadersLetThroughByTheServerAreStillRemoved: Caddy drops
+// header names with "_" or "." unless the server lets them through
+// (expected_underscore_headers, expected_dot_headers); a CGI-style app
+// reads X_Remote_User and X.Remote.User as X-Remote-User, so the handler
+// removes those spellings too (DESIGN rule 11).
+func TestIdentityHeadersLetThroughByTheServerAreStillRemoved(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		clockSkew.Store(0)
+		// The app is plain Go, not Caddy, which would drop these names.
+		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "app saw [%s|%s|%s|%s]", r.Header.Get("X-Remote-User"), r.Header.Get("X_Remote_User"),
+				r.Header.Get("X.Remote.User"), r.Header.Get("X_Remote_Roles"))
+		}))
+		t.Cleanup(upstream.Close)
+		loadCaddyfile(t, fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	skip_install_trust
+	servers :9080 {
+		expected_underscore_headers X_Remote_User X_Remote_Roles
+		expected_dot_headers X.Remote.User
+	}
+	log {
+		output file %s
+	}
+}
+
+http://localhost:9080 {
+	session_auth /members/* {
+		registration open
+		bcrypt_cost 10
+		user_header X-Remote-User
+		roles_header X-Remote-Roles
+		%s
+	}
+	reverse_proxy %s
+}
+`, filepath.Join(t.TempDir(), "caddy.log"), b.lines(t), upstream.Listener.Addr()))
+		app := func(c *client, path string) string {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodGet, baseURL+path, nil)
+			req.Header["X_Remote_User"] = []string{"admin"}
+			req.Header["X.Remote.User"] = []string{"admin"}
+			req.Header["x_remote_roles"] = []string{"admin"}
+			r := c.do(req)
+			if r.status != http.StatusOK {
+				t.Fatalf("GET %s: %d %q", path, r.status, r.body)
+			}
+			return r.body
+		}
+		if got := app(newClient(t), "/public"); got != "app saw [|||]" {
+			t.Fatalf("anonymous request with forged spellings the server lets through: %q; the app must see none", got)
+		}
+		alice := newClient(t)
+		alice.register("alice", testPassword, "/")
+		for _, path := range []string{"/members/x", "/public"} {
+			if got := app(alice, path); got != "app saw [alice|||]" {
+				t.Fatalf("alice's request to %s with forged spellings: %q; the app must see alice alone", path, got)
+			}
 		}
 	})
 }

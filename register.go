@@ -55,7 +55,13 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 		return refuse(http.StatusBadRequest, &form.PasswordError, users.Explain(err))
 	}
 	acct := users.Account{Username: username, Hash: hash, Created: now(), Roles: sa.defaultRoles}
-	err = sa.users.Create(r.Context(), acct)
+	if sa.namedByARule(username) {
+		// The config gives this name access already: whoever registered it
+		// first would have it. Only the operator makes such an account.
+		err = users.ErrTaken
+	} else {
+		err = sa.users.Create(r.Context(), acct)
+	}
 	if errors.Is(err, users.ErrTaken) {
 		return refuse(http.StatusConflict, &form.UsernameError, "That username is taken. Choose another.")
 	}

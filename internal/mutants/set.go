@@ -144,14 +144,23 @@ var set = []mutant{
 	// Rule 11: client-sent copies of the identity header never pass.
 	{
 		name: "forged-user-header-passes", rule: "11", file: "handler.go",
-		find: "\t\tdelete(r.Header, sa.userHeader)\n", repl: "",
+		find: "sameHeaderName(name, sa.userHeader) || ", repl: "",
 		pkg: ".", tests: "TestUserHeaderIsSetForTheAppAndNeverForgedByClients",
 	},
-
 	{
 		name: "forged-roles-header-passes", rule: "11", file: "handler.go",
-		find: "\t\tdelete(r.Header, sa.rolesHeader) // nor for the user's roles\n", repl: "",
+		find: " || sameHeaderName(name, sa.rolesHeader)", repl: "",
 		pkg: ".", tests: "TestRolesHeaderIsSetForTheAppAndNeverForgedByClients",
+	},
+	{
+		name: "underscore-header-passes", rule: "11", file: "handler.go",
+		find: "case c == '_' || c == '.':", repl: "case false:",
+		pkg: ".", tests: "TestIdentityHeadersLetThroughByTheServerAreStillRemoved",
+	},
+	{
+		name: "registration-claims-a-rule-name", rule: "access", file: "register.go",
+		find: "if sa.namedByARule(username) {", repl: "if false {",
+		pkg: ".", tests: "TestRegistrationCannotClaimANameARuleGrants",
 	},
 
 	// Rule 12: an unreachable backend never serves protected content.
