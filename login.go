@@ -162,10 +162,13 @@ func (sa *SessionAuth) locked(ctx context.Context, key string, validName bool) (
 // hash, or, for a name that is invalid or unknown, against a dummy hash of
 // the configured cost, so the time taken does not tell whether an account
 // exists (accounts hashed at another cost are hashed again at their next
-// login).
+// login). A stored hash that is no bcrypt hash (edited by hand) would fail
+// at once, so it pays the dummy comparison too.
 func (sa *SessionAuth) checkPassword(acct users.Account, found bool, password string) bool {
 	if found {
-		return verify(acct.Hash, password)
+		if _, err := bcrypt.Cost(acct.Hash); err == nil {
+			return verify(acct.Hash, password)
+		}
 	}
 	verify(users.DummyHash(sa.BcryptCost), password)
 	return false
