@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -68,6 +69,8 @@ func (sa *SessionAuth) provisionRules(ctx caddy.Context) error {
 		rule.users, _ = normalizeUsers(rule.Users)
 	}
 	sa.defaultRoles, _ = users.NormalizeRoles(sa.DefaultRoles)
+	grants.add(sa)
+	sa.release = append(sa.release, func() { grants.remove(sa) })
 	return nil
 }
 
@@ -90,7 +93,7 @@ func (sa *SessionAuth) validateRules() error {
 	if sa.RolesHeader != "" && !isToken(sa.RolesHeader) {
 		return fmt.Errorf("roles_header %q is not a valid header name", sa.RolesHeader)
 	}
-	if sa.RolesHeader != "" && http.CanonicalHeaderKey(sa.RolesHeader) == http.CanonicalHeaderKey(sa.UserHeader) {
+	if sa.RolesHeader != "" && sameHeaderName(sa.RolesHeader, sa.UserHeader) { // as CGI reads them
 		return fmt.Errorf("roles_header and user_header are both %q: give them different names", sa.RolesHeader)
 	}
 	return nil
@@ -175,14 +178,49 @@ func (sa *SessionAuth) forbid(w http.ResponseWriter, r *http.Request, s session.
 // errNotAllowed is what a refused request learns.
 var errNotAllowed = errors.New("not allowed for this account")
 
-// namedByARule tells whether an access rule names the user: registration
-// refuses such a name as taken, so that a stranger cannot claim an access
-// the config meant for someone else (a name not created yet, misspelled,
-// or removed).
+// namedByARule tells whether an access rule of any loaded handler of this
+// realm names the user: accounts belong to the realm, so registration on
+// one site must not claim a name that a rule on another grants. Such a
+// name is refused as taken, so that a stranger cannot claim an access the
+// config meant for someone else (a name not created yet, misspelled, or
+// removed). Rules in other processes' configs are not seen.
 func (sa *SessionAuth) namedByARule(username string) bool {
-	for _, rule := range sa.Allow {
-		if slices.Contains(rule.users, username) {
-			return true
+	return grants.names(sa.Realm, username)
+}
+
+// grants are the handlers loaded in this process whose rules name users,
+// for namedByARule.
+var grants = grantRegistry{handlers: map[*SessionAuth]bool{}}
+
+type grantRegistry struct {
+	mu       sync.Mutex
+	handlers map[*SessionAuth]bool
+}
+
+func (g *grantRegistry) add(sa *SessionAuth) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.handlers[sa] = true
+}
+
+func (g *grantRegistry) remove(sa *SessionAuth) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.handlers, sa)
+}
+
+// names tells whether a rule of a handler of realm names username.
+func (g *grantRegistry) names(realm, username string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for sa := range g.handlers {
+		if sa.Realm != realm {
+			continue
+		}
+		for _, rule := range sa.Allow {
+			if slices.Contains(rule.users, username) {
+				return true
+			}
 		}
 	}
 	return false

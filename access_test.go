@@ -569,3 +569,55 @@ func TestRegistrationCannotClaimANameARuleGrants(t *testing.T) {
 		wantOutcome(t, loggedIn(t, "ada"), "ada", "/members/admin/audit/x", seen)
 	})
 }
+
+// TestRegistrationElsewhereInTheRealmCannotClaimAGrantedName: accounts
+// belong to the realm, so a handler of the same realm without rules (here
+// a second one in the site, with registration open) refuses a name that
+// the other's rule grants, and still registers other names.
+func TestRegistrationElsewhereInTheRealmCannotClaimAGrantedName(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		clockSkew.Store(0)
+		lines := b.lines(t)
+		loadCaddyfile(t, fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	skip_install_trust
+	log {
+		output file %s
+	}
+}
+
+http://localhost:9080 {
+	handle /b/* {
+		session_auth /b/members/* {
+			bcrypt_cost 10
+			registration open
+			path_prefix /b/auth
+			%s
+		}
+		respond "b"
+	}
+	handle {
+		session_auth /members/* {
+			bcrypt_cost 10
+			allow /members/admin/* user ada
+			%s
+		}
+		respond "a"
+	}
+}
+`, filepath.Join(t.TempDir(), "caddy.log"), lines, lines))
+		register := func(name string) response {
+			c := newClient(t)
+			return c.post("/b/auth/register", url.Values{"username": {name}, "password": {testPassword}, "password_confirm": {testPassword}, "next": {"/"}})
+		}
+		if r := register("Ada"); r.status != http.StatusConflict {
+			t.Fatalf("registering ada on the realm's other handler: %d; want 409, the name a rule grants is taken", r.status)
+		}
+		if r := register("zed"); r.status != http.StatusSeeOther {
+			t.Fatalf("registering zed on the realm's other handler: %d; want 303", r.status)
+		}
+	})
+}

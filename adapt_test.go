@@ -148,6 +148,7 @@ func TestValidateRejects(t *testing.T) {
 		{"default_roles with an invalid role", SessionAuth{DefaultRoles: []string{"member", "-x"}}, `default_roles: Role names are 1 to 64 characters`},
 		{"roles_header with a space", SessionAuth{RolesHeader: "X Roles"}, "roles_header"},
 		{"roles_header the same as user_header", SessionAuth{UserHeader: "X-Remote-User", RolesHeader: "x-remote-user"}, "roles_header and user_header are both"},
+		{"roles_header the same as user_header to CGI", SessionAuth{UserHeader: "X-Remote-User", RolesHeader: "X_Remote.user"}, "roles_header and user_header are both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sa := tc.sa

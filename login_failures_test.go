@@ -4,11 +4,13 @@ package sessionauth
 // kind of failure.
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 	"golang.org/x/crypto/bcrypt"
@@ -66,8 +68,14 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 // account all cost exactly one comparison at the configured cost, so their
 // time does not tell them apart.
 func TestEveryFailedLoginCostsOneBcryptAtTheConfiguredCost(t *testing.T) {
-	site(t, "session_auth /members/*", "registration open\n\t\tbcrypt_cost 11\n\t\taccount_limit 2 15m\n\t\t"+fileBackend().lines(t))
+	lines := fileBackend().lines(t)
+	site(t, "session_auth /members/*", "registration open\n\t\tbcrypt_cost 11\n\t\taccount_limit 2 15m\n\t\t"+lines)
 	newClient(t).register("pete", testPassword, "/")
+	// An account whose stored hash is no bcrypt hash (edited by hand).
+	broken := users.Account{Username: "broken", Hash: []byte("not a bcrypt hash"), Created: time.Now()}
+	if err := users.NewFileStore(strings.Fields(lines)[1]).Create(context.Background(), broken); err != nil {
+		t.Fatal(err)
+	}
 	newClient(t).register("lockme", testPassword, "/")
 	for range 2 {
 		newClient(t).login("lockme", "wrong password!", "/")
@@ -91,6 +99,7 @@ func TestEveryFailedLoginCostsOneBcryptAtTheConfiguredCost(t *testing.T) {
 		{"invalid name", "no such name!", "wrong password!"},
 		{"empty name", "", "wrong password!"},
 		{"locked account, right password", "lockme", testPassword},
+		{"stored hash not bcrypt", "broken", "wrong password!"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mu.Lock()

@@ -357,7 +357,7 @@ func checkRealm(realm string) error {
 // and its keys would mix with the old ones.
 func reservedRealm(realm string) bool {
 	switch realm {
-	case "user", "session", "cookie_key", "throttle", "users.json":
+	case "user", "session", "sessions", "cookie_key", "throttle", "users.json":
 		return true
 	}
 	return false

@@ -376,18 +376,18 @@ func TestBadRealmInCaddyfileIsRefusedAtLoadAndTouchesNothing(t *testing.T) {
 // TestRealmsNamedLikeTheOldLayoutAreRefused: the layout from before realms
 // keeps accounts, sessions, the generated key and counters in Redis under
 // session_auth:user:, session:, cookie_key and throttle:, and accounts in
-// files in session_auth/users.json, which the start-up check reads as old
-// data: a realm of one of those names would mix its keys with the old
-// ones and be taken for them, so it is refused with a message that says
-// why.
+// files in session_auth/users.json and sessions in session_auth/sessions/,
+// which the start-up check reads as old data: a realm of one of those
+// names would mix its keys or files with the old ones and be taken for
+// them, so it is refused with a message that says why.
 func TestRealmsNamedLikeTheOldLayoutAreRefused(t *testing.T) {
-	for _, realm := range []string{"user", "session", "cookie_key", "throttle", "users.json"} {
+	for _, realm := range []string{"user", "session", "sessions", "cookie_key", "throttle", "users.json"} {
 		err := checkRealm(realm)
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("realm %q is reserved", realm)) {
 			t.Errorf("checkRealm(%q) = %v; want it refused as reserved", realm, err)
 		}
 	}
-	for _, realm := range []string{"users", "sessions", "user1", "my-throttle", "members"} {
+	for _, realm := range []string{"users", "session1", "user1", "my-throttle", "members"} {
 		if err := checkRealm(realm); err != nil {
 			t.Errorf("checkRealm(%q) = %v; want it accepted", realm, err)
 		}

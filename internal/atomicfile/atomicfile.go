@@ -107,7 +107,9 @@ func makeFolders(dir string) error {
 			return err
 		}
 		if like != nil {
-			giveFolder(missing[i], like)
+			if err := giveFolder(missing[i], like); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@
 package atomicfile
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -18,8 +19,19 @@ func keepOwner(f *os.File, like fs.FileInfo) {
 
 // giveFolder gives the folder at path the owner and group of like, where
 // this process may (as root); elsewhere the folder is the caller's already.
-func giveFolder(path string, like fs.FileInfo) {
-	if st, ok := like.Sys().(*syscall.Stat_t); ok {
-		_ = os.Chown(path, int(st.Uid), int(st.Gid))
+// It changes the owner through a handle opened without following a link,
+// so a folder swapped for a link to another file (by whoever may write in
+// its parent) is refused, never given away.
+func giveFolder(path string, like fs.FileInfo) error {
+	st, ok := like.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
 	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("the new folder %s changed while it was made: %w", path, err)
+	}
+	defer f.Close()
+	_ = f.Chown(int(st.Uid), int(st.Gid))
+	return nil
 }

@@ -158,9 +158,20 @@ var set = []mutant{
 		pkg: ".", tests: "TestIdentityHeadersLetThroughByTheServerAreStillRemoved",
 	},
 	{
+		name: "non-bcrypt-hash-fails-fast", rule: "5", file: "login.go",
+		find: "if _, err := bcrypt.Cost(acct.Hash); err == nil {", repl: "if true {",
+		pkg: ".", tests: "TestEveryFailedLoginCostsOneBcryptAtTheConfiguredCost",
+	},
+	{
 		name: "registration-claims-a-rule-name", rule: "access", file: "register.go",
 		find: "if sa.namedByARule(username) {", repl: "if false {",
 		pkg: ".", tests: "TestRegistrationCannotClaimANameARuleGrants",
+	},
+	{
+		name: "rule-names-seen-by-own-handler-only", rule: "access", file: "access.go",
+		find: "return grants.names(sa.Realm, username)",
+		repl: "return slices.ContainsFunc(sa.Allow, func(r AccessRule) bool { return slices.Contains(r.users, username) })",
+		pkg:  ".", tests: "TestRegistrationElsewhereInTheRealmCannotClaimAGrantedName",
 	},
 
 	// Rule 12: an unreachable backend never serves protected content.
@@ -375,7 +386,12 @@ var set = []mutant{
 	},
 	{
 		name: "new-folders-stay-roots", rule: "cli", file: "internal/atomicfile/atomicfile.go",
-		find: "\t\t\tgiveFolder(missing[i], like)\n", repl: "",
+		find: "if err := giveFolder(missing[i], like); err != nil {", repl: "if err := error(nil); err != nil {",
 		pkg: "./internal/atomicfile", tests: "TestWriteGivesNewFoldersTheOwnerOfTheNearestExistingOne",
+	},
+	{
+		name: "new-folder-owner-through-a-link", rule: "cli", file: "internal/atomicfile/owner_unix.go",
+		find: "os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW", repl: "os.O_RDONLY|syscall.O_DIRECTORY",
+		pkg: "./internal/atomicfile", tests: "TestGiveFolderNeverFollowsALink",
 	},
 }
