@@ -578,17 +578,7 @@ func TestRegistrationElsewhereInTheRealmCannotClaimAGrantedName(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		clockSkew.Store(0)
 		lines := b.lines(t)
-		loadCaddyfile(t, fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-	skip_install_trust
-	log {
-		output file %s
-	}
-}
-
+		loadCaddyfile(t, testGlobals(t)+fmt.Sprintf(`
 http://localhost:9080 {
 	handle /b/* {
 		session_auth /b/members/* {
@@ -608,7 +598,7 @@ http://localhost:9080 {
 		respond "a"
 	}
 }
-`, filepath.Join(t.TempDir(), "caddy.log"), lines, lines))
+`, lines, lines))
 		register := func(name string) response {
 			c := newClient(t)
 			return c.post("/b/auth/register", url.Values{"username": {name}, "password": {testPassword}, "password_confirm": {testPassword}, "next": {"/"}})

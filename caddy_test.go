@@ -133,6 +133,22 @@ func site(t *testing.T, directive, options string) string {
 	return logFile
 }
 
+// testGlobals is the global options block of a test's own Caddyfile: the
+// fixed test ports, and the log in a file of the test's.
+func testGlobals(t *testing.T) string {
+	return fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	skip_install_trust
+	log {
+		output file %s
+	}
+}
+`, filepath.Join(t.TempDir(), "caddy.log"))
+}
+
 // siteConfig is the Caddyfile that site loads: one site serving siteDir
 // through file_server and templates, behind the given directive.
 func siteConfig(logFile, directive, options string) string {

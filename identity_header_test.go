@@ -13,17 +13,7 @@ import (
 func identitySite(t *testing.T, b backend) {
 	t.Helper()
 	clockSkew.Store(0)
-	loadCaddyfile(t, fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-	skip_install_trust
-	log {
-		output file %s
-	}
-}
-
+	loadCaddyfile(t, testGlobals(t)+fmt.Sprintf(`
 http://localhost:9080 {
 	session_auth /members/* {
 		registration open
@@ -38,7 +28,7 @@ http://localhost:9080 {
 http://localhost:9081 {
 	respond "app saw [{http.request.header.X-Remote-User}{http.request.header.X_Remote_User}{http.request.header.X-Remote-Roles}{http.request.header.X_Remote_Roles}]"
 }
-`, filepath.Join(t.TempDir(), "caddy.log"), b.lines(t)))
+`, b.lines(t)))
 }
 
 // TestUserHeaderIsSetForTheAppAndNeverForgedByClients: the app behind

@@ -3,7 +3,6 @@ package sessionauth
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"testing"
 
 	"github.com/caddy-session-auth/caddy-session-auth/users"
@@ -15,17 +14,7 @@ import (
 func rolesIdentitySite(t *testing.T, lines string) {
 	t.Helper()
 	clockSkew.Store(0)
-	loadCaddyfile(t, fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-	skip_install_trust
-	log {
-		output file %s
-	}
-}
-
+	loadCaddyfile(t, testGlobals(t)+fmt.Sprintf(`
 http://localhost:9080 {
 	session_auth /members/* {
 		bcrypt_cost 10
@@ -42,7 +31,7 @@ http://localhost:9080 {
 http://localhost:9081 {
 	respond "app saw user=[{http.request.header.X-Remote-User}] roles=[{http.request.header.X-Remote-Roles}] placeholder=[{http.request.header.X-Roles-Placeholder}]"
 }
-`, filepath.Join(t.TempDir(), "caddy.log"), lines))
+`, lines))
 }
 
 // TestRolesHeaderIsSetForTheAppAndNeverForgedByClients: the app behind
