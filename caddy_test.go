@@ -188,9 +188,10 @@ func loadCaddyfile(t *testing.T, config string) {
 // client is a browser-like client: its own cookie jar, no redirects
 // followed, so tests see each 303 and its Location.
 type client struct {
-	t   *testing.T
-	hc  *http.Client
-	jar *cookiejar.Jar
+	t     *testing.T
+	hc    *http.Client
+	jar   *cookiejar.Jar
+	agent string // the User-Agent it sends; "" for Go's own
 }
 
 func newClient(t *testing.T) *client {
@@ -213,6 +214,9 @@ type response struct {
 
 func (c *client) do(req *http.Request) response {
 	c.t.Helper()
+	if c.agent != "" {
+		req.Header.Set("User-Agent", c.agent)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", req.Method, req.URL, err)

@@ -28,7 +28,7 @@ func init() {
 //		users_file    <path>
 //		sessions_dir  <path>
 //		secret        <key> [<older>...]
-//		registration  open|closed
+//		registration  open|approval|closed
 //		path_prefix   <path>
 //		cookie_name   <name>
 //		secure_cookies auto|always

@@ -35,7 +35,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "session-auth",
-		Usage: "add|password|remove|unlock|list|role [--config <path>] [--adapter <name>] [--realm <name>] [--role <role>]... [--verbose] [add|remove] [<username>] [<role>...]",
+		Usage: "add|password|remove|disable|enable|approve|unlock|list|role [--config <path>] [--adapter <name>] [--realm <name>] [--role <role>]... [--verbose] [add|remove] [<username>] [<role>...]",
 		Short: "Manages the accounts of a session_auth realm",
 		Long: `
 Adds, lists and removes the accounts of a session_auth realm, sets their
@@ -48,10 +48,14 @@ how an owner lets people in.
                                       more with --role editors --role staff)
   caddy session-auth password alice   sets a new password; ends alice's sessions
   caddy session-auth remove alice     deletes the account; ends its sessions
+  caddy session-auth disable alice    keeps the account but refuses its logins;
+                                      ends its sessions (enable undoes it)
+  caddy session-auth approve alice    lets an account registered under
+                                      "registration approval" log in
   caddy session-auth unlock alice     lifts the locks that failed logins put on
                                       the account and on its known browsers
   caddy session-auth list             prints each username, when it was made,
-                                      and its roles
+                                      its roles, and "disabled" or "pending"
   caddy session-auth role add alice editors [<role>...]
   caddy session-auth role remove alice editors [<role>...]
                                       gives or takes roles; every server applies
@@ -104,8 +108,8 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	args := fl.Args()
 	action := args[0]
 	verbose := fl.Bool("verbose")
-	if !slices.Contains([]string{"add", "password", "remove", "unlock", "list", "role"}, action) {
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("there is no action %q. Use add, password, remove, unlock, list or role", action)
+	if !slices.Contains([]string{"add", "password", "remove", "disable", "enable", "approve", "unlock", "list", "role"}, action) {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("there is no action %q. Use add, password, remove, disable, enable, approve, unlock, list or role", action)
 	}
 	if err := checkArgs(args); err != nil {
 		return caddy.ExitCodeFailedStartup, err
@@ -144,7 +148,14 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 			return caddy.ExitCodeFailedStartup, err
 		}
 		for _, a := range accounts {
-			fmt.Printf("%s\t%s\t%s\n", a.Username, a.Created.Format(time.RFC3339), strings.Join(a.Roles, ","))
+			line := a.Username + "\t" + a.Created.Format(time.RFC3339) + "\t" + strings.Join(a.Roles, ",")
+			switch {
+			case a.Disabled:
+				line += "\tdisabled"
+			case a.Pending:
+				line += "\tpending"
+			}
+			fmt.Println(line)
 		}
 		return caddy.ExitCodeSuccess, nil
 	}
@@ -201,6 +212,8 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 			return caddy.ExitCodeFailedStartup, notFound(err)
 		}
 		done = "Removed user " + username
+	case "disable", "enable", "approve":
+		return switchCommand(ctx, sa, b, action, username)
 	case "unlock":
 		if err := b.unlock(ctx, username); err != nil {
 			return caddy.ExitCodeFailedStartup, err
@@ -288,6 +301,62 @@ func roleCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, sub, name 
 		fmt.Printf("Gave %s the %s.\n", username, rolesPhrase(changing))
 	} else {
 		fmt.Printf("Took the %s from %s.\n", rolesPhrase(changing), username)
+	}
+	return caddy.ExitCodeSuccess, nil
+}
+
+// switchCommand disables, enables or approves an account. Disabling ends
+// the account's sessions; the flag alone would refuse them at their next
+// request, and ending them has every server forget them now.
+func switchCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, action, username string) (int, error) {
+	acct, err := b.users.Get(ctx, username)
+	if errors.Is(err, users.ErrNotFound) {
+		return caddy.ExitCodeFailedStartup, said{fmt.Sprintf("there is no user %s in realm %s (%s)", username, sa.Realm, b.where), err}
+	}
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	var nothing string
+	var change func(*users.Account) error
+	switch action {
+	case "disable":
+		nothing = username + " is disabled already"
+		change = func(a *users.Account) error { a.Disabled = true; return nil }
+		if acct.Disabled {
+			change = nil
+		}
+	case "enable":
+		nothing = username + " is not disabled"
+		change = func(a *users.Account) error { a.Disabled = false; return nil }
+		if !acct.Disabled {
+			change = nil
+		}
+	case "approve":
+		nothing = username + " is not waiting for approval"
+		change = func(a *users.Account) error { a.Pending = false; return nil }
+		if !acct.Pending {
+			change = nil
+		}
+	}
+	if change == nil {
+		fmt.Printf("Nothing to do: %s.\n", nothing)
+		return caddy.ExitCodeSuccess, nil
+	}
+	if err := b.users.Update(ctx, username, change); err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	switch action {
+	case "disable":
+		n, err := b.sessions.EndUser(ctx, username)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, fmt.Errorf("disabled %s, but ending the sessions failed (they are refused at their next request): %w", username, err)
+		}
+		b.settle()
+		fmt.Printf("Disabled %s and ended %d session%s.\n", username, n, plural(n))
+	case "enable":
+		fmt.Printf("Enabled %s.\n", username)
+	case "approve":
+		fmt.Printf("Approved %s; the account can log in now.\n", username)
 	}
 	return caddy.ExitCodeSuccess, nil
 }

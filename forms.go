@@ -37,7 +37,7 @@ func (sa *SessionAuth) byMethod(w http.ResponseWriter, r *http.Request, name str
 }
 
 // formPages are the templates with a form, and the form each posts.
-var formPages = map[string]string{"login.html": "login", "register.html": "register", "logout.html": "logout"}
+var formPages = map[string]string{"login.html": "login", "register.html": "register", "logout.html": "logout", "account.html": "account"}
 
 // form renders a page with a form, after getting the form its token. When
 // the token cannot be had (the backend holds the key and is down), the
@@ -62,7 +62,7 @@ func (sa *SessionAuth) message(w http.ResponseWriter, _ *http.Request, status in
 func (sa *SessionAuth) render(w http.ResponseWriter, status int, name string, data templates.Data) error {
 	data.Prefix = sa.PathPrefix
 	data.Title = sa.Title
-	data.Registration = sa.Registration == "open"
+	data.Registration = sa.registrationOpen()
 	data.MinPasswordLength = sa.MinPasswordLength
 	if d := time.Duration(*sa.RememberMe); d > 0 {
 		data.RememberMe = humanDuration(d)

@@ -103,8 +103,14 @@ func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error
 			ok = false
 		case err != nil:
 			return sa.unavailable(w, r, "login", err)
-		case current.Stamp != acct.Stamp:
+		case current.Stamp != acct.Stamp, current.Disabled:
 			ok = false
+		case current.Pending:
+			// Only the right password learns this, so it tells a stranger
+			// nothing about who has an account.
+			sa.logger.Info("login refused: account waits for approval", zap.String("username", username), zap.String("client_ip", clientIP(r)))
+			return sa.message(w, r, http.StatusForbidden, "Waiting for approval",
+				"Your account waits for approval. You can log in once the site's administrator has approved it.")
 		}
 	}
 	if !ok || locked {

@@ -89,7 +89,9 @@ type SessionAuth struct {
 	Secrets []string `json:"secrets,omitempty"`
 
 	// Registration is "open" to let anyone create an account at
-	// PathPrefix/register, or "closed". Default: closed.
+	// PathPrefix/register; "approval" to let anyone register an account
+	// that cannot log in until an operator approves it (caddy session-auth
+	// approve); or "closed". Default: closed.
 	Registration string `json:"registration,omitempty"`
 
 	// PathPrefix is where the login, register and logout pages live.
@@ -284,6 +286,7 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 		Lifetime:   time.Duration(sa.Lifetime),
 		RememberMe: time.Duration(*sa.RememberMe),
 		Now:        now,
+		ClientIP:   clientIP,
 	}, store, sa.users, sa.keys)
 	sa.release = append(sa.release, sa.sessions.Close)
 	sa.keyed = &lazyKeyed{keys: sa.keys}
@@ -363,13 +366,19 @@ func reservedRealm(realm string) bool {
 	return false
 }
 
+// registrationOpen tells whether anyone may register, at once or pending
+// approval.
+func (sa *SessionAuth) registrationOpen() bool {
+	return sa.Registration == "open" || sa.Registration == "approval"
+}
+
 // Validate checks the configuration without touching the backend.
 func (sa *SessionAuth) Validate() error {
 	if err := checkRealm(sa.Realm); err != nil {
 		return err
 	}
-	if sa.Registration != "open" && sa.Registration != "closed" {
-		return fmt.Errorf(`registration must be "open" or "closed", not %q`, sa.Registration)
+	if sa.Registration != "open" && sa.Registration != "closed" && sa.Registration != "approval" {
+		return fmt.Errorf(`registration must be "open", "approval" or "closed", not %q`, sa.Registration)
 	}
 	if sa.SecureCookies != "auto" && sa.SecureCookies != "always" {
 		return fmt.Errorf(`secure_cookies must be "auto" or "always", not %q`, sa.SecureCookies)

@@ -54,7 +54,7 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return refuse(http.StatusBadRequest, &form.PasswordError, users.Explain(err))
 	}
-	acct := users.Account{Username: username, Hash: hash, Created: now(), Roles: sa.defaultRoles}
+	acct := users.Account{Username: username, Hash: hash, Created: now(), Roles: sa.defaultRoles, Pending: sa.Registration == "approval"}
 	if sa.namedByARule(username) {
 		// The config gives this name access already: whoever registered it
 		// first would have it. Only the operator makes such an account.
@@ -71,6 +71,11 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 	// Read it back for the stamp the store gave it.
 	if acct, err = sa.users.Get(r.Context(), username); err != nil {
 		return sa.unavailable(w, r, "registration", err)
+	}
+	if acct.Pending {
+		sa.logger.Info("account created, waiting for approval", zap.String("username", username), zap.String("client_ip", clientIP(r)))
+		return sa.message(w, r, http.StatusAccepted, "Waiting for approval",
+			"Your account is created and waits for approval. You can log in once the site's administrator has approved it.")
 	}
 	sa.logger.Info("account created", zap.String("username", username), zap.String("client_ip", clientIP(r)))
 	if err := sa.sessions.Start(w, r, acct, false); err != nil {

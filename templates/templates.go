@@ -28,7 +28,7 @@ var embedded embed.FS
 // Names are the pages a site owner may replace, and AssetNames the files the
 // pages load from the plugin's prefix, which may be replaced too.
 var (
-	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html", "forbidden.html"}
+	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html", "forbidden.html", "account.html"}
 	AssetNames = []string{"style.css", "show-password.js"}
 )
 
@@ -64,10 +64,25 @@ type Data struct {
 	RememberMe        string // how long "remember me" lasts; empty hides it
 	Registration      bool   // registration is open
 	MinPasswordLength int
-	CSRFToken         string // the form's anti-forgery token, for a hidden field
-	Retry             string // on message.html: the form to open again, if any
-	Status            int    // the HTTP status the page is sent with
-	AssetVersion      string // changes with style.css and show-password.js: ?v= on their links
+	CSRFToken         string       // the form's anti-forgery token, for a hidden field
+	Retry             string       // on message.html: the form to open again, if any
+	Status            int          // the HTTP status the page is sent with
+	AssetVersion      string       // changes with style.css and show-password.js: ?v= on their links
+	Roles             string       // on account.html: the user's roles, joined with ", "
+	Sessions          []SessionRow // on account.html: the user's sessions, this one first
+}
+
+// SessionRow is one of the user's sessions on the account page, written
+// out for people. Ref names it in the form that ends it; it is not the
+// session id.
+type SessionRow struct {
+	Ref        string
+	Agent      string // "Firefox on Linux"
+	IP         string
+	Created    string
+	Seen       string
+	Current    bool // the session of this very page
+	Remembered bool
 }
 
 // Load parses the embedded pages, then any replacements in dir, and renders
@@ -110,6 +125,10 @@ func Load(dir string) (*Pages, error) {
 			Notice: "notice", Error: "error", UsernameError: "error", PasswordError: "error", ConfirmError: "error",
 			Message: "message", User: "user", RememberMe: "30 days", Registration: true, MinPasswordLength: 8,
 			CSRFToken: "token", Retry: "/auth/login", Status: 403, AssetVersion: "0123456789ab",
+			Roles: "staff", Sessions: []SessionRow{
+				{Ref: "ref1", Agent: "Firefox on Linux", IP: "192.0.2.1", Created: "today", Seen: "now", Current: true},
+				{Ref: "ref2", Agent: "Safari on iPhone", IP: "192.0.2.2", Created: "yesterday", Seen: "today", Remembered: true},
+			},
 		},
 	}
 	for _, name := range Names[1:] {

@@ -28,7 +28,16 @@ type Account struct {
 	// writer announces the change instead (session.UpdateAccount), so that
 	// it applies at the user's next request.
 	Roles []string `json:"roles,omitempty"`
+	// Disabled accounts cannot log in, and their sessions end at their
+	// next request (an operator's "disable"; "enable" clears it).
+	Disabled bool `json:"disabled,omitempty"`
+	// Pending accounts registered where registration waits for approval:
+	// they cannot log in until an operator approves them.
+	Pending bool `json:"pending,omitempty"`
 }
+
+// CanLogIn tells whether the account may have sessions at all.
+func (a Account) CanLogIn() bool { return !a.Disabled && !a.Pending }
 
 var (
 	// ErrNotFound means no account has that username.

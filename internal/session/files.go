@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,9 @@ import (
 // Files keeps each session in its own file under a folder: the first line
 // is the time after which the file may be purged, the second the record.
 // Files are replaced atomically, so a crash never leaves half a record.
+// Each user's sessions are also listed as empty files named by id in a
+// folder of the user's (see userDir), so listing or ending one user's
+// sessions reads that folder, not everyone's sessions.
 //
 // Ends are told to the other Managers of the folder in this process at
 // once. Another process (the CLI) cannot tell the server anything; it
@@ -44,10 +48,53 @@ const fileNamePrefix = "s_"
 
 func (s *Files) path(id string) string { return filepath.Join(s.dir, fileNamePrefix+id) }
 
-// Create writes rec under a fresh id.
+// userDirPrefix marks the per-user index folders, named "u_" and the
+// username in hex, so that no username ("..", say) names another folder.
+const userDirPrefix = "u_"
+
+func (s *Files) userDir(user string) string {
+	return filepath.Join(s.dir, userDirPrefix+hex.EncodeToString([]byte(user)))
+}
+
+// Create lists a fresh id in the user's index, then writes rec under it:
+// in that order, every session file is in its user's index (an entry whose
+// file never came is dropped when the index is next read).
 func (s *Files) Create(_ context.Context, rec Record, ttl time.Duration) (string, error) {
 	id := NewID()
+	if err := atomicfile.Write(filepath.Join(s.userDir(rec.User), id), nil, 0o600); err != nil {
+		return "", hidePath(err)
+	}
 	return id, s.write(id, rec, ttl)
+}
+
+// Sessions lists the sessions in user's index, dropping the entries whose
+// session file is gone.
+func (s *Files) Sessions(_ context.Context, user string) ([]Stored, error) {
+	dir := s.userDir(user)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, hidePath(err)
+	}
+	var list []Stored
+	for _, e := range entries {
+		id := e.Name()
+		if !validID(id) {
+			continue
+		}
+		rec, err := s.Load(context.Background(), id)
+		switch {
+		case err == nil && rec.User == user:
+			list = append(list, Stored{ID: id, Record: rec})
+		case err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt):
+			_ = os.Remove(filepath.Join(dir, id))
+		default:
+			return nil, err
+		}
+	}
+	return list, nil
 }
 
 // Load reads the record of id.
@@ -94,9 +141,13 @@ func (s *Files) End(_ context.Context, id string) (bool, error) {
 	if !validID(id) {
 		return false, nil
 	}
+	rec, recErr := s.Load(context.Background(), id)
 	s.mu.Lock()
 	err := os.Remove(s.path(id))
 	s.mu.Unlock()
+	if recErr == nil {
+		_ = os.Remove(filepath.Join(s.userDir(rec.User), id))
+	}
 	s.subs.dropSession(id)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -107,18 +158,21 @@ func (s *Files) End(_ context.Context, id string) (bool, error) {
 	return true, nil
 }
 
-// EndUser deletes every session file of user and has this process forget
-// that user's sessions. It walks the folder: ending all of a user's
-// sessions is an operator's rare action.
+// EndUser deletes every session in user's index and has this process
+// forget that user's sessions. (Sessions made by releases without the
+// index are not in it; they end by the account's change alone.)
 func (s *Files) EndUser(ctx context.Context, user string) (int, error) {
-	n, err := s.removeEach(func(_, record string) bool {
-		rec, err := parseRecord(record)
-		return err == nil && rec.User == user
-	})
-	s.subs.dropUser(user)
-	if errors.Is(err, fs.ErrNotExist) {
-		return n, nil
+	list, err := s.Sessions(ctx, user)
+	n := 0
+	for _, st := range list {
+		ended, endErr := s.End(ctx, st.ID)
+		if endErr != nil {
+			err = errors.Join(err, endErr)
+		} else if ended {
+			n++
+		}
 	}
+	s.subs.dropUser(user)
 	return n, err
 }
 

@@ -81,8 +81,11 @@ func TestFilesArePrivateAndNamedByID(t *testing.T) {
 	if err != nil || deadline < before.Add(90*time.Minute).Unix() || deadline > after.Add(90*time.Minute).Unix() {
 		t.Errorf("first line %q; want the purge deadline, Unix seconds ttl from now", head)
 	}
-	if names := fileNames(t, s.dir); !slices.Equal(names, []string{"s_" + id}) {
-		t.Errorf("folder holds %q; want only the session file", names)
+	if names := fileNames(t, s.dir); !slices.Equal(names, []string{"s_" + id, "u_616c696365"}) {
+		t.Errorf("folder holds %q; want only the session file and alice's index", names)
+	}
+	if names := fileNames(t, s.userDir("alice")); !slices.Equal(names, []string{id}) {
+		t.Errorf("alice's index holds %q; want only the session's id", names)
 	}
 }
 
@@ -196,8 +199,11 @@ func TestFilesLeaveNoTemporaryFiles(t *testing.T) {
 	if _, err := s.Purge(time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if names := fileNames(t, s.dir); !slices.Equal(names, []string{"s_" + kept}) {
-		t.Fatalf("folder holds %q; want only s_<kept id>", names)
+	if names := fileNames(t, s.dir); !slices.Equal(names, []string{"s_" + kept, "u_616c696365"}) {
+		t.Fatalf("folder holds %q; want only s_<kept id> and alice's index", names)
+	}
+	if names := fileNames(t, s.userDir("alice")); !slices.Equal(names, []string{kept}) {
+		t.Fatalf("alice's index holds %q; want only the kept id", names)
 	}
 }
 

@@ -17,6 +17,11 @@ type Record struct {
 	Seen     time.Time // last time the idle deadline was pushed back
 	Expires  time.Time // absolute deadline, Created plus the lifetime
 	Remember bool      // the user asked to be remembered
+	// IP and Agent are where the login came from, shown to the user on the
+	// account page: the client IP and a short browser/OS summary. Neither
+	// ever holds a '|' (see clean).
+	IP    string
+	Agent string
 }
 
 // ErrCorrupt marks a stored record that cannot be read back; it reads as
@@ -27,10 +32,10 @@ var ErrCorrupt = errors.New("session record is corrupt")
 var ErrNotFound = errors.New("session not found")
 
 // encodeRecord writes a record as one short line, far smaller and faster
-// than gob: "2|created|seen|expires|remember|stamp|user", times in Unix
-// milliseconds. The stamp never holds a '|'.
+// than gob: "3|created|seen|expires|remember|stamp|ip|agent|user", times in
+// Unix milliseconds. The stamp and the username never hold a '|'.
 func encodeRecord(b []byte, rec Record) []byte {
-	b = append(b, "2|"...)
+	b = append(b, "3|"...)
 	b = strconv.AppendInt(b, rec.Created.UnixMilli(), 10)
 	b = append(b, '|')
 	b = strconv.AppendInt(b, rec.Seen.UnixMilli(), 10)
@@ -43,11 +48,30 @@ func encodeRecord(b []byte, rec Record) []byte {
 	}
 	b = append(b, rec.Stamp...)
 	b = append(b, '|')
+	b = append(b, clean(rec.IP)...)
+	b = append(b, '|')
+	b = append(b, clean(rec.Agent)...)
+	b = append(b, '|')
 	return append(b, rec.User...)
 }
 
-// parseRecord reads what encodeRecord wrote, and the version 1 records of
-// earlier releases, which had no stamp (accounts of that time had none).
+// clean keeps a shown field to 64 bytes without '|' or control
+// characters, so that it can never split a record or forge a field.
+func clean(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '|' || r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// parseRecord reads what encodeRecord wrote, and the records of earlier
+// releases: version 2 had no IP and agent, version 1 no stamp either
+// (accounts of that time had none).
 func parseRecord(s string) (Record, error) {
 	version, rest, _ := strings.Cut(s, "|")
 	fields := 5
@@ -55,6 +79,8 @@ func parseRecord(s string) (Record, error) {
 	case "1":
 	case "2":
 		fields = 6
+	case "3":
+		fields = 8
 	default:
 		return Record{}, ErrCorrupt
 	}
@@ -77,8 +103,11 @@ func parseRecord(s string) (Record, error) {
 		Expires:  time.UnixMilli(ms[2]),
 		Remember: parts[3] == "1",
 	}
-	if version == "2" {
+	if version != "1" {
 		rec.Stamp = parts[4]
+	}
+	if version == "3" {
+		rec.IP, rec.Agent = parts[5], parts[6]
 	}
 	return rec, nil
 }

@@ -20,9 +20,14 @@ import (
 // memory and confirms, and the publisher waits for those confirmations
 // (see announce), so that when a logout returns, no instance serves the
 // session from memory any more.
+//
+// Each user's sessions are also listed in a sorted set (see indexKey), so
+// that listing or ending one user's sessions costs in proportion to that
+// user's sessions, never a walk through everyone's.
 type Redis struct {
 	pool     *redis.Pool
 	prefix   string // of session keys
+	index    string // prefix of the per-user sorted sets
 	channel  string // where ends and account changes are published
 	acks     string // prefix of the lists that confirmations go to
 	listener *Listener
@@ -36,6 +41,7 @@ func NewRedis(pool *redis.Pool, keyPrefix, channel string, listener *Listener) *
 	return &Redis{
 		pool:     pool,
 		prefix:   keyPrefix + "session:",
+		index:    keyPrefix + "sessions-of:",
 		channel:  channel,
 		acks:     keyPrefix + "ack:",
 		listener: listener,
@@ -58,8 +64,28 @@ func (s *Redis) conn(ctx context.Context) (redis.Conn, error) {
 	return redisutil.Conn(ctx, s.pool)
 }
 
-// Create stores rec under a fresh id with SET NX, so that even a repeated
-// id could never take over another session.
+// indexKey is the sorted set of user's session ids, each scored with the
+// Unix millisecond after which its session key is certainly gone; the set
+// itself expires with the last of them.
+func (s *Redis) indexKey(user string) string { return s.index + user }
+
+// createScript stores a session with SET NX, so that even a repeated id
+// could never take over another session, and lists it in its user's index,
+// which sheds what has expired on the way. KEYS: session, index; ARGV:
+// record, ttl ms, id, the id's score, now in Unix ms.
+var createScript = redis.NewScript(2, `
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+local keep = tonumber(ARGV[4]) - tonumber(ARGV[5])
+if redis.call('PTTL', KEYS[2]) < keep then redis.call('PEXPIRE', KEYS[2], keep) end
+return 1
+`)
+
+// Create stores rec under a fresh id and lists it in its user's index.
+// The index entry outlives the key by nothing: it is scored with the
+// longest the session could last (its lifetime from now, plus the minute
+// the caller adds), whatever clock the record's times come from.
 func (s *Redis) Create(ctx context.Context, rec Record, ttl time.Duration) (string, error) {
 	data := encodeRecord(nil, rec)
 	if len(data) > maxRecordBytes {
@@ -71,14 +97,69 @@ func (s *Redis) Create(ctx context.Context, rec Record, ttl time.Duration) (stri
 	}
 	defer conn.Close()
 	id := NewID()
-	reply, err := redis.DoContext(conn, ctx, "SET", s.prefix+id, data, "NX", "PX", ttl.Milliseconds())
+	now := time.Now()
+	last := now.Add(max(ttl, rec.Expires.Sub(rec.Created)+time.Minute))
+	created, err := redis.Int(createScript.DoContext(ctx, conn, s.prefix+id, s.indexKey(rec.User),
+		data, ttl.Milliseconds(), id, last.UnixMilli(), now.UnixMilli()))
 	if err != nil {
 		return "", fmt.Errorf("redis: %w", err)
 	}
-	if reply == nil {
+	if created == 0 {
 		return "", errors.New("redis: a fresh session id was taken")
 	}
 	return id, nil
+}
+
+// Sessions lists user's sessions from the user's index, dropping from it
+// the ids whose session is gone.
+func (s *Redis) Sessions(ctx context.Context, user string) ([]Stored, error) {
+	conn, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	index := s.indexKey(user)
+	if _, err := redis.DoContext(conn, ctx, "ZREMRANGEBYSCORE", index, "-inf", time.Now().UnixMilli()); err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	ids, err := redis.Strings(redis.DoContext(conn, ctx, "ZRANGE", index, 0, -1))
+	if err != nil || len(ids) == 0 {
+		return nil, redisErr(err)
+	}
+	keys := make([]any, len(ids))
+	for i, id := range ids {
+		keys[i] = s.prefix + id
+	}
+	values, err := redis.ByteSlices(redis.DoContext(conn, ctx, "MGET", keys...))
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	var list []Stored
+	gone := []any{index}
+	for i, data := range values {
+		if i >= len(ids) {
+			break
+		}
+		rec, err := parseRecord(string(data))
+		if data == nil || err != nil || rec.User != user {
+			gone = append(gone, ids[i])
+			continue
+		}
+		list = append(list, Stored{ID: ids[i], Record: rec})
+	}
+	if len(gone) > 1 {
+		if _, err := redis.DoContext(conn, ctx, "ZREM", gone...); err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+	}
+	return list, nil
+}
+
+func redisErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("redis: %w", err)
 }
 
 // Load reads the record of id.
@@ -119,8 +200,21 @@ func (s *Redis) Refresh(ctx context.Context, id string, rec Record, ttl time.Dur
 	return nil
 }
 
+// endScript deletes a session and takes it off its user's index, which it
+// names from the record's last field. KEYS: session; ARGV: index prefix,
+// id. It returns 1 when there was a session.
+var endScript = redis.NewScript(1, `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+redis.call('DEL', KEYS[1])
+local user = string.match(v, '|([^|]+)$')
+if user then redis.call('ZREM', ARGV[1] .. user, ARGV[2]) end
+return 1
+`)
+
 // End deletes the session and, only when there was one, announces it:
-// a dead cookie sent again and again costs one DEL, and wakes no instance.
+// a dead cookie sent again and again costs one script call, and wakes no
+// instance.
 func (s *Redis) End(ctx context.Context, id string) (bool, error) {
 	if !validID(id) {
 		return false, nil
@@ -130,7 +224,7 @@ func (s *Redis) End(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	defer conn.Close()
-	n, err := redis.Int(redis.DoContext(conn, ctx, "DEL", s.prefix+id))
+	n, err := redis.Int(endScript.DoContext(ctx, conn, s.prefix+id, s.index, id))
 	if err != nil {
 		return false, fmt.Errorf("redis: %w", err)
 	}
@@ -141,63 +235,46 @@ func (s *Redis) End(ctx context.Context, id string) (bool, error) {
 	return true, s.announce(ctx, conn, "s", id)
 }
 
-// EndUser deletes every session of user, then announces the user, so that
-// a read that raced the deletes is dropped too. It walks the realm's
-// sessions (ending all of a user's sessions is an operator's rare action),
-// reading each SCAN batch with one MGET, so a realm of a million sessions
-// costs about a thousand round trips, not a million. It announces even
-// when the walk fails part-way: the caller has changed the account, whose
-// new stamp ends the sessions left behind at their next read anyway, and
-// the announcement has every instance forget them now.
+// endUserScript deletes every session in a user's index, and the index.
+// KEYS: index; ARGV: session key prefix.
+var endUserScript = redis.NewScript(1, `
+local n = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+	n = n + redis.call('DEL', ARGV[1] .. id)
+end
+redis.call('DEL', KEYS[1])
+return n
+`)
+
+// EndUser deletes every session in user's index, then announces the user,
+// so that a read that raced the deletes is dropped too. It announces even
+// when the deletes fail: the caller has changed the account (a new stamp,
+// disabled, removed), which ends the sessions left behind at their next
+// read anyway, and the announcement has every instance forget them now.
+// (Sessions made by releases without the index are not in it; they end by
+// the account's change alone.)
 func (s *Redis) EndUser(ctx context.Context, user string) (int, error) {
 	conn, err := s.conn(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Close()
-	ended := 0
-	walkErr := redisutil.Scan(ctx, conn, s.prefix, func(keys []string) error {
-		args := make([]any, len(keys))
-		for i, k := range keys {
-			args[i] = k
-		}
-		values, err := redis.ByteSlices(redis.DoContext(conn, ctx, "MGET", args...))
-		if err != nil {
-			return fmt.Errorf("redis: reading sessions: %w", err)
-		}
-		var mine []any
-		for i, data := range values {
-			if data == nil || i >= len(keys) {
-				continue // gone meanwhile
-			}
-			if rec, err := parseRecord(string(data)); err == nil && rec.User == user {
-				mine = append(mine, keys[i])
-			}
-		}
-		if len(mine) == 0 {
-			return nil
-		}
-		n, err := redis.Int(redis.DoContext(conn, ctx, "DEL", mine...))
-		if err != nil {
-			return fmt.Errorf("redis: ending sessions: %w", err)
-		}
-		ended += n
-		return nil
-	})
+	ended, endErr := redis.Int(endUserScript.DoContext(ctx, conn, s.indexKey(user), s.prefix))
 	s.hub().dropUser(user)
-	if walkErr == nil {
+	if endErr == nil {
 		return ended, s.announce(ctx, conn, "u", user)
 	}
-	// The walk may have failed because ctx ran out, or on a connection
+	endErr = fmt.Errorf("redis: ending sessions: %w", endErr)
+	// The call may have failed because ctx ran out, or on a connection
 	// left unusable: announce on a fresh one, with time of its own.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisutil.WaitForConn+2*MemoryBound)
 	defer cancel()
 	fresh, err := s.conn(actx)
 	if err != nil {
-		return ended, errors.Join(walkErr, err)
+		return 0, errors.Join(endErr, err)
 	}
 	defer fresh.Close()
-	return ended, errors.Join(walkErr, s.announce(actx, fresh, "u", user))
+	return 0, errors.Join(endErr, s.announce(actx, fresh, "u", user))
 }
 
 // UserChanged has this process forget the user's sessions, and announces

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/useragent"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
@@ -40,6 +41,9 @@ type Config struct {
 	// Now is the clock every deadline is measured against (tests move it);
 	// memory keeps real time whatever it says.
 	Now func() time.Time
+	// ClientIP is the request's client address as the site trusts it
+	// (Caddy's client_ip), kept with the session for the user to see.
+	ClientIP func(*http.Request) string
 }
 
 // Accounts finds the account behind a session; a missing one is
@@ -167,9 +171,10 @@ func (m *Manager) read(ctx context.Context, name, value string, now time.Time) (
 	if err != nil {
 		return Session{}, err
 	}
-	if acct.Stamp != rec.Stamp {
+	if acct.Stamp != rec.Stamp || !acct.CanLogIn() {
 		// The password changed, or the account was removed and made
-		// again, after this login: the session ends here.
+		// again, after this login: the session ends here. A disabled
+		// account's sessions are refused as long as it stays disabled.
 		return Session{}, nil
 	}
 	if m.refreshDue(rec, now) {
@@ -279,6 +284,10 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Accou
 		Seen:     now,
 		Expires:  now.Add(lifetime),
 		Remember: remember,
+		Agent:    useragent.Summary(r.UserAgent()),
+	}
+	if m.cfg.ClientIP != nil {
+		rec.IP = m.cfg.ClientIP(r)
 	}
 	id, err := m.store.Create(r.Context(), rec, m.ttl(rec, now))
 	if err != nil {

@@ -37,6 +37,10 @@ type Store interface {
 	// EndUser deletes every session of user, has every instance forget
 	// them, and tells how many it deleted.
 	EndUser(ctx context.Context, user string) (int, error)
+	// Sessions lists user's stored sessions, expired ones included, from
+	// the user's own index: the cost follows that user's sessions, not
+	// everyone's.
+	Sessions(ctx context.Context, user string) ([]Stored, error)
 	// UserChanged has every instance forget what it remembers of user's
 	// sessions, so that the next request reads the account again.
 	UserChanged(ctx context.Context, user string) error
@@ -45,6 +49,12 @@ type Store interface {
 	// trusted tells whether memories may be served now: for Redis, only
 	// while this process is subscribed to the realm's announcements.
 	trusted() bool
+}
+
+// Stored is a session record with its id, as a store lists it.
+type Stored struct {
+	ID string
+	Record
 }
 
 // NewID returns a fresh session id: 256 bits from crypto/rand, in base32.

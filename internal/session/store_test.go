@@ -24,6 +24,10 @@ type storeKind struct {
 	// overwrite replaces the stored record of id with data (a file keeps
 	// its first line, the purge deadline).
 	overwrite func(t *testing.T, s Store, id, data string)
+	// vanish removes id's record behind the store's back, as an expiry
+	// in Redis does; indexSize counts the ids in user's index.
+	vanish    func(t *testing.T, s Store, id string)
+	indexSize func(t *testing.T, s Store, user string) int
 }
 
 var storeKinds = []storeKind{
@@ -34,6 +38,18 @@ var storeKinds = []storeKind{
 			if err := os.WriteFile(s.(*Files).path(id), []byte("9999999999\n"+data), 0o600); err != nil {
 				t.Fatal(err)
 			}
+		},
+		vanish: func(t *testing.T, s Store, id string) {
+			if err := os.Remove(s.(*Files).path(id)); err != nil {
+				t.Fatal(err)
+			}
+		},
+		indexSize: func(t *testing.T, s Store, user string) int {
+			entries, err := os.ReadDir(s.(*Files).userDir(user))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(entries)
 		},
 	},
 	{
@@ -46,6 +62,24 @@ var storeKinds = []storeKind{
 			if _, err := c.Do("SET", rs.prefix+id, data, "KEEPTTL"); err != nil {
 				t.Fatal(err)
 			}
+		},
+		vanish: func(t *testing.T, s Store, id string) {
+			rs := s.(*Redis)
+			c := rs.pool.Get()
+			defer c.Close()
+			if _, err := c.Do("DEL", rs.prefix+id); err != nil {
+				t.Fatal(err)
+			}
+		},
+		indexSize: func(t *testing.T, s Store, user string) int {
+			rs := s.(*Redis)
+			c := rs.pool.Get()
+			defer c.Close()
+			n, err := redis.Int(c.Do("ZCARD", rs.indexKey(user)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
 		},
 	},
 }

@@ -1,0 +1,212 @@
+package sessionauth
+
+import (
+	"cmp"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
+	"github.com/caddy-session-auth/caddy-session-auth/templates"
+	"github.com/caddy-session-auth/caddy-session-auth/users"
+)
+
+// The account page lets a logged-in user see where they are logged in, log
+// out any of those sessions or all but this one, and change their
+// password. It names sessions by session.Ref, never by id: the page shows
+// other sessions, and must not hand out their cookies.
+
+// accountNotices are what the page says after each action (Post/Redirect/
+// Get: a reload repeats nothing).
+var accountNotices = map[string]string{
+	"password": "Your password is changed. Your other sessions are logged out.",
+	"ended":    "That session is logged out.",
+	"gone":     "That session had ended already.",
+	"others":   "Your other sessions are logged out.",
+}
+
+// accountOwner finds the request's session and account; answered is true
+// when there is none (the browser is sent to log in) or the backend
+// cannot say.
+func (sa *SessionAuth) accountOwner(w http.ResponseWriter, r *http.Request) (session.Session, users.Account, bool, error) {
+	s, err := sa.sessions.Current(r)
+	if err != nil {
+		return s, users.Account{}, true, sa.unavailable(w, r, "account page", err)
+	}
+	if s.LoggedIn() {
+		acct, err := sa.users.Get(r.Context(), s.User)
+		if err == nil {
+			return s, acct, false, nil
+		}
+		if !errors.Is(err, users.ErrNotFound) {
+			return s, users.Account{}, true, sa.unavailable(w, r, "account page", err)
+		}
+	}
+	if r.Method == http.MethodPost || isBrowserPageLoad(r) {
+		return s, users.Account{}, true, seeOther(w, sa.PathPrefix+"/login?next="+url.QueryEscape(sa.PathPrefix+"/account"))
+	}
+	return s, users.Account{}, true, sa.message(w, r, http.StatusUnauthorized, "Not logged in", "Log in to see your account.")
+}
+
+func (sa *SessionAuth) serveAccountPage(w http.ResponseWriter, r *http.Request) error {
+	s, acct, answered, err := sa.accountOwner(w, r)
+	if answered {
+		return err
+	}
+	return sa.accountPage(w, r, http.StatusOK, s, acct, templates.Data{Notice: accountNotices[r.URL.Query().Get("done")]})
+}
+
+// accountPage renders the page with the user's sessions as they are now.
+func (sa *SessionAuth) accountPage(w http.ResponseWriter, r *http.Request, status int, s session.Session, acct users.Account, data templates.Data) error {
+	list, err := sa.sessions.List(r.Context(), acct, s)
+	if err != nil {
+		return sa.unavailable(w, r, "account page", err)
+	}
+	data.Heading = "Your account"
+	data.User = acct.Username
+	data.Roles = strings.Join(acct.Roles, ", ")
+	for _, l := range list {
+		data.Sessions = append(data.Sessions, templates.SessionRow{
+			Ref:        l.Ref,
+			Agent:      l.Agent,
+			IP:         cmp.Or(l.IP, "an unknown address"),
+			Created:    shownTime(l.Created),
+			Seen:       shownTime(l.Seen),
+			Current:    l.Current,
+			Remembered: l.Remember,
+		})
+	}
+	return sa.form(w, r, status, "account.html", data)
+}
+
+// handleAccount runs one of the page's actions for the logged-in user.
+func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) error {
+	s, acct, answered, err := sa.accountOwner(w, r)
+	if answered {
+		return err
+	}
+	ctx := r.Context()
+	switch r.PostForm.Get("action") {
+	case "end":
+		ended, err := sa.sessions.EndRef(ctx, acct.Username, r.PostForm.Get("session"))
+		if err != nil {
+			return sa.unavailable(w, r, "ending a session", err)
+		}
+		if !ended {
+			return seeOther(w, sa.PathPrefix+"/account?done=gone")
+		}
+		sa.logger.Info("session ended by its user", zap.String("username", acct.Username),
+			zap.String("session", r.PostForm.Get("session")), zap.String("client_ip", clientIP(r)))
+		return seeOther(w, sa.PathPrefix+"/account?done=ended")
+	case "end-others":
+		n, err := sa.sessions.EndOthers(ctx, acct.Username, s)
+		if err != nil {
+			return sa.unavailable(w, r, "ending sessions", err)
+		}
+		sa.logger.Info("other sessions ended by their user", zap.String("username", acct.Username),
+			zap.Int("ended", n), zap.String("client_ip", clientIP(r)))
+		return seeOther(w, sa.PathPrefix+"/account?done=others")
+	case "password":
+		return sa.changePassword(w, r, s, acct)
+	}
+	return sa.message(w, r, http.StatusBadRequest, "Request refused", "The account page did not say what to do. Open it again and retry.")
+}
+
+// changePassword sets a new password for a user who knows the current one.
+// A wrong current password counts against the account's lock as a failed
+// login does (whoever holds the session must not get unlimited guesses).
+// Once set, the new stamp ends every session made before, on every
+// instance, and this browser gets a new session.
+func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s session.Session, acct users.Account) error {
+	ctx := r.Context()
+	var form templates.Data
+	again := func(status int) error { return sa.accountPage(w, r, status, s, acct, form) }
+	password := r.PostForm.Get("password")
+	if err := sa.policy.Check(password); err != nil {
+		form.PasswordError = users.Explain(err)
+		return again(http.StatusBadRequest)
+	}
+	if r.PostForm.Get("password_confirm") != password {
+		form.ConfirmError = "The two new passwords are not the same."
+		return again(http.StatusBadRequest)
+	}
+	device := sa.knownDevice(r, acct)
+	lock := sa.lockKey(acct.Username, device)
+	locked, err := sa.locked(ctx, lock, true)
+	if err != nil {
+		return sa.unavailable(w, r, "password change", err)
+	}
+	if locked {
+		form.Error = "There were too many wrong passwords. Wait a while and try again."
+		return again(http.StatusTooManyRequests)
+	}
+	ok := false
+	var hash []byte
+	answered, err := sa.inBcryptSlot(w, r, "password change", func() {
+		if ok = sa.checkPassword(acct, true, r.PostForm.Get("current_password")); ok {
+			hash, err = users.Hash(password, sa.BcryptCost)
+		}
+	})
+	if answered {
+		return err
+	}
+	if !ok {
+		if until, err := sa.throttle.Hit(ctx, lock, sa.accountRule(), now()); err != nil {
+			return sa.unavailable(w, r, "password change", err)
+		} else if !until.IsZero() {
+			sa.logger.Warn("account locked after repeated wrong passwords", zap.String("username", acct.Username),
+				zap.String("client_ip", clientIP(r)), zap.Time("until", until))
+		}
+		if err := sa.countClientFailure(ctx, r); err != nil {
+			return sa.unavailable(w, r, "password change", err)
+		}
+		sa.logger.Info("password change refused: wrong current password", zap.String("username", acct.Username), zap.String("client_ip", clientIP(r)))
+		form.Error = "Your current password is wrong."
+		return again(http.StatusUnauthorized)
+	}
+	if err != nil {
+		form.PasswordError = users.Explain(err)
+		return again(http.StatusBadRequest)
+	}
+	var changed users.Account
+	err = sa.users.Update(ctx, acct.Username, func(a *users.Account) error {
+		if a.Stamp != acct.Stamp || !a.CanLogIn() {
+			return users.ErrChanged // changed or disabled meanwhile: this session is over
+		}
+		a.Hash = hash
+		a.Stamp = users.NewStamp()
+		changed = *a
+		return nil
+	})
+	if errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound) {
+		return sa.message(w, r, http.StatusConflict, "Not changed", "Your account changed while you were changing the password, so nothing was changed. Log in again and retry.")
+	}
+	if err != nil {
+		return sa.unavailable(w, r, "password change", err)
+	}
+	if err := sa.throttle.Reset(ctx, lock); err != nil {
+		sa.debug("resetting the failure count", err)
+	}
+	// The new stamp has ended every older session already; deleting them
+	// tidies the store and has every instance forget them now.
+	n, err := sa.sessions.EndAllFor(ctx, acct.Username)
+	if err != nil {
+		sa.logger.Warn("password changed, but ending the older sessions failed (they end at their next request)",
+			zap.String("username", acct.Username), zap.Error(err))
+	}
+	if err := sa.sessions.Start(w, r, changed, s.Remember); err != nil {
+		return sa.unavailable(w, r, "password change", err)
+	}
+	sa.rememberDevice(w, r, changed, device)
+	sa.logger.Info("password changed by its user", zap.String("username", acct.Username),
+		zap.Int("sessions_ended", n), zap.String("client_ip", clientIP(r)))
+	return seeOther(w, sa.PathPrefix+"/account?done=password")
+}
+
+// shownTime is a session time as the page shows it, in UTC: the server
+// cannot know the reader's time zone without a script.
+func shownTime(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }
