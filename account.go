@@ -172,16 +172,7 @@ func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s 
 		form.PasswordError = users.Explain(err)
 		return again(http.StatusBadRequest)
 	}
-	var changed users.Account
-	err = sa.users.Update(ctx, acct.Username, func(a *users.Account) error {
-		if a.Stamp != acct.Stamp || !a.CanLogIn() {
-			return users.ErrChanged // changed or disabled meanwhile: this session is over
-		}
-		a.Hash = hash
-		a.Stamp = users.NewStamp()
-		changed = *a
-		return nil
-	})
+	changed, err := users.ChangePassword(ctx, sa.users, acct.Username, acct.Stamp, hash)
 	if errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound) {
 		return sa.message(w, r, http.StatusConflict, "Not changed", "Your account changed while you were changing the password, so nothing was changed. Log in again and retry.")
 	}

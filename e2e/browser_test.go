@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -495,8 +496,9 @@ func TestPagesPassAxe(t *testing.T) {
 }
 
 // TestScreenshots renders the login and registration pages (and the
-// latter with an error), light and dark, on a desktop and a phone, and
-// checks that nothing is wider than the screen. With SCREENSHOTS=1 it
+// latter with an error), and the account page with two sessions, light
+// and dark, on a desktop and a phone, and checks that nothing is wider
+// than the screen. With SCREENSHOTS=1 it
 // writes the pictures to the repository's docs/screenshots for the README;
 // otherwise to a temporary folder.
 func TestScreenshots(t *testing.T) {
@@ -508,8 +510,13 @@ func TestScreenshots(t *testing.T) {
 		}
 	}
 	site(t, "session_auth /members/*", "registration open\n\t\ttitle \"Example Co.\"\n\t\t"+fileBackend().lines(t))
-	newClient(t).register("alice", testPassword, "/")
+	// Registered from a phone: the account page, in a browser of its own
+	// that is logged in, lists its session and the phone's.
+	newClientAs(t, safariOnIPhone).register("alice", testPassword, "/")
 	b := newBrowser(t, true)
+	ab := newBrowser(t, true)
+	ab.open("/auth/login")
+	ab.logInWith("alice", testPassword)
 	pages := map[string]func(){
 		"login":    func() { b.open("/auth/login"); b.blur() },
 		"register": func() { b.open("/auth/register"); b.blur() },
@@ -521,7 +528,13 @@ func TestScreenshots(t *testing.T) {
 			b.fill("#password_confirm", testPassword)
 			b.click(`button[type=submit]`)
 		},
+		"account": func() {
+			ab.open("/auth/account")
+			ab.wantSessions("the account page", "Chrome on Linux", "Safari on iPhone")
+			ab.blur()
+		},
 	}
+	shownBy := map[string]*browser{"account": ab}
 	screens := []struct {
 		name          string
 		width, height int64
@@ -536,15 +549,20 @@ func TestScreenshots(t *testing.T) {
 		if sc.mobile {
 			opts = append(opts, chromedp.EmulateMobile)
 		}
-		b.step("sizing the screen", chromedp.EmulateViewport(sc.width, sc.height, opts...))
+		for _, br := range []*browser{b, ab} {
+			br.step("sizing the screen", chromedp.EmulateViewport(sc.width, sc.height, opts...))
+		}
 		for _, scheme := range []string{"light", "dark"} {
-			b.colorScheme(scheme)
-			for _, page := range []string{"login", "register", "register-error"} {
+			for _, br := range []*browser{b, ab} {
+				br.colorScheme(scheme)
+			}
+			for _, page := range []string{"login", "register", "register-error", "account"} {
 				pages[page]()
-				if w := browserValue(b, "measuring", chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); w > sc.width {
+				br := cmp.Or(shownBy[page], b)
+				if w := browserValue(br, "measuring", chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); w > sc.width {
 					t.Errorf("%s on a %s: the page is %dpx wide, wider than the %dpx screen", page, sc.name, w, sc.width)
 				}
-				b.screenshot(filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", page, sc.name, scheme)))
+				br.screenshot(filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", page, sc.name, scheme)))
 			}
 		}
 	}

@@ -122,6 +122,9 @@ func testStore(t *testing.T, s Store) {
 	t.Run("SetPasswordChangesStamp", func(t *testing.T) {
 		testSetPasswordChangesStamp(t, s)
 	})
+	t.Run("ChangePasswordNeedsTheStampItWasAskedWith", func(t *testing.T) {
+		testChangePassword(t, s)
+	})
 	t.Run("RehashKeepsStampUnlessThePasswordChanged", func(t *testing.T) {
 		testRehash(t, s)
 	})
@@ -275,6 +278,42 @@ func testSimultaneousUpdates(t *testing.T, s Store) {
 	}
 	if !got.Created.Equal(created) || got.Stamp != before.Stamp {
 		t.Errorf("simultaneous Updates lost other fields: %+v", got)
+	}
+}
+
+// testChangePassword: a user's own change gives a new stamp, and lands only
+// on the account as the user's session knew it: not after a reset, nor on
+// a disabled or pending account.
+func testChangePassword(t *testing.T, s Store) {
+	ctx := context.Background()
+	before := mustCreate(t, s, "chg", "hash-1", time.Now())
+	changed, err := ChangePassword(ctx, s, "chg", before.Stamp, []byte("hash-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := mustGet(t, s, "chg")
+	if string(after.Hash) != "hash-2" || after.Stamp == before.Stamp || after.Stamp == "" || changed.Stamp != after.Stamp {
+		t.Fatalf("after ChangePassword: hash %q, stamp %q (before %q, returned %q); want the new hash and a new stamp, returned", after.Hash, after.Stamp, before.Stamp, changed.Stamp)
+	}
+	if _, err := ChangePassword(ctx, s, "chg", before.Stamp, []byte("hash-3")); !errors.Is(err, ErrChanged) {
+		t.Fatalf("ChangePassword with an old stamp = %v; want ErrChanged", err)
+	}
+	for _, block := range []func(*Account) error{
+		func(a *Account) error { a.Disabled = true; return nil },
+		func(a *Account) error { a.Disabled, a.Pending = false, true; return nil },
+	} {
+		if err := s.Update(ctx, "chg", block); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ChangePassword(ctx, s, "chg", after.Stamp, []byte("hash-4")); !errors.Is(err, ErrChanged) {
+			t.Fatalf("ChangePassword of a disabled or pending account = %v; want ErrChanged", err)
+		}
+	}
+	if got := mustGet(t, s, "chg"); string(got.Hash) != "hash-2" {
+		t.Fatalf("a refused ChangePassword stored hash %q", got.Hash)
+	}
+	if _, err := ChangePassword(ctx, s, "nobody", "x", []byte("h")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("ChangePassword of a missing account = %v; want ErrNotFound", err)
 	}
 }
 

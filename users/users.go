@@ -79,6 +79,24 @@ func SetPassword(ctx context.Context, s Store, username string, hash []byte) err
 	})
 }
 
+// ChangePassword gives the account a new password hash and a new stamp,
+// but only if its stamp is still stamp and it may log in: a user changing
+// their own password must not undo a reset, or a disable, that came in
+// between. It returns the account as stored.
+func ChangePassword(ctx context.Context, s Store, username, stamp string, hash []byte) (Account, error) {
+	var changed Account
+	err := s.Update(ctx, username, func(a *Account) error {
+		if a.Stamp != stamp || !a.CanLogIn() {
+			return ErrChanged
+		}
+		a.Hash = bytes.Clone(hash)
+		a.Stamp = NewStamp()
+		changed = *a
+		return nil
+	})
+	return changed, err
+}
+
 // ErrChanged means an Update found the account changed since it was read.
 var ErrChanged = errors.New("account changed meanwhile")
 

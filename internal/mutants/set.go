@@ -3,7 +3,8 @@ package main
 // set is the standing set of mutants: at least one per numbered security
 // rule of DESIGN.md that has code (rules 1 to 16; rule 17, one-time
 // tokens, admin re-authentication and audit lines, has no code yet, so no
-// mutant), and one per guarantee the session layer makes. Each names the
+// mutant), and one per guarantee the session layer and its per-user index
+// make. Each names the
 // tests meant to catch it; the run fails if they do not.
 var set = []mutant{
 	// Rule 1: ids from crypto/rand, at least 256 bits, signed; the cookie
@@ -283,17 +284,17 @@ var set = []mutant{
 	// Rule 16: a password change ends every session made before it.
 	{
 		name: "login-ignores-stamp-after-bcrypt", rule: "16", file: "login.go",
-		find: "case current.Stamp != acct.Stamp:", repl: "case current.Stamp != current.Stamp:",
+		find: "case current.Stamp != acct.Stamp, current.Disabled:", repl: "case current.Stamp != current.Stamp, current.Disabled:",
 		pkg: ".", tests: "TestLoginInFlightWhileThePasswordChangesMakesNoWorkingSession",
 	},
 	{
 		name: "stamp-unchecked-on-use", rule: "16", file: "internal/session/session.go",
-		find: "if acct.Stamp != rec.Stamp {", repl: "if acct.Stamp != acct.Stamp {",
+		find: "if acct.Stamp != rec.Stamp || !acct.CanLogIn() {", repl: "if acct.Stamp != acct.Stamp || !acct.CanLogIn() {",
 		pkg: ".", tests: "TestRemovingAUserOrResettingThePasswordEndsTheirSessions|TestPasswordChangeAfterTheLoginIsDecidedStillEndsItsSession",
 	},
 	{
 		name: "new-password-keeps-stamp", rule: "16", file: "users/users.go",
-		find: "\t\ta.Hash = bytes.Clone(hash)\n\t\ta.Stamp = NewStamp()\n", repl: "\t\ta.Hash = bytes.Clone(hash)\n",
+		find: "\t\ta.Hash = bytes.Clone(hash)\n\t\ta.Stamp = NewStamp()\n\t\treturn nil\n", repl: "\t\ta.Hash = bytes.Clone(hash)\n\t\treturn nil\n",
 		pkg: "./internal/session", tests: "TestChangedCredentialsEndTheSession|TestLoginInFlightDuringAPasswordChangeIsEnded",
 	},
 
@@ -369,8 +370,74 @@ var set = []mutant{
 	},
 	{
 		name: "end-user-silent-when-walk-fails", rule: "memory", file: "internal/session/redis.go",
-		find: "return ended, errors.Join(walkErr, s.announce(actx, fresh, \"u\", user))", repl: "return ended, walkErr",
+		find: "return 0, errors.Join(endErr, s.announce(actx, fresh, \"u\", user))", repl: "return 0, endErr",
 		pkg: "./internal/session", tests: "TestRedisEndUserAnnouncesEvenWhenTheWalkFails",
+	},
+
+	// Rule 16 on the account page and for disabled or pending accounts.
+	{
+		name: "own-password-change-keeps-stamp", rule: "16", file: "users/users.go",
+		find: "\t\ta.Hash = bytes.Clone(hash)\n\t\ta.Stamp = NewStamp()\n\t\tchanged = *a\n", repl: "\t\ta.Hash = bytes.Clone(hash)\n\t\tchanged = *a\n",
+		pkg: "./users", tests: "TestFileStoreKeepsTheContract|TestRedisStoreKeepsTheContract",
+	},
+	{
+		name: "own-password-change-over-a-reset", rule: "16", file: "users/users.go",
+		find: "if a.Stamp != stamp || !a.CanLogIn() {", repl: "if !a.CanLogIn() {",
+		pkg: "./users", tests: "TestFileStoreKeepsTheContract|TestRedisStoreKeepsTheContract",
+	},
+	{
+		name: "disabled-account-keeps-sessions", rule: "16", file: "internal/session/session.go",
+		find: "if acct.Stamp != rec.Stamp || !acct.CanLogIn() {", repl: "if acct.Stamp != rec.Stamp {",
+		pkg: "./internal/session", tests: "TestChangedCredentialsEndTheSession",
+	},
+	{
+		name: "disabled-account-logs-in", rule: "16", file: "login.go",
+		find: "case current.Stamp != acct.Stamp, current.Disabled:", repl: "case current.Stamp != acct.Stamp:",
+		pkg: ".", tests: "TestDisabledAccountCannotLogInAndItsSessionsEnd",
+	},
+	{
+		name: "pending-account-logs-in", rule: "16", file: "login.go",
+		find: "case current.Pending:", repl: "case false && current.Pending:",
+		pkg: ".", tests: "TestApprovalRegistrationWaitsForTheOperator",
+	},
+	{
+		name: "approval-registration-not-pending", rule: "16", file: "register.go",
+		find: "Pending: sa.Registration == \"approval\"}", repl: "Pending: false}",
+		pkg: ".", tests: "TestApprovalRegistrationWaitsForTheOperator",
+	},
+	{
+		name: "wrong-current-password-not-counted", rule: "15", file: "account.go",
+		find: "if until, err := sa.throttle.Hit(ctx, lock, sa.accountRule(), now()); err != nil {",
+		repl: "if until, err := (time.Time{}), error(nil); err != nil {",
+		pkg:  ".", tests: "TestWrongCurrentPasswordsLockTheAccount",
+	},
+
+	// The per-user index: a user's own sessions, and only theirs, found
+	// without a walk, and no ended session left in it.
+	{
+		name: "end-others-ends-this-one-too", rule: "index", file: "internal/session/list.go",
+		find: "if st.ID == keep.ID {", repl: "if false {",
+		pkg: "./internal/session", tests: "TestEndOthersKeepsOnlyTheAskingSession",
+	},
+	{
+		name: "end-ref-ends-any", rule: "index", file: "internal/session/list.go",
+		find: "if Ref(st.ID) == ref {", repl: "if true {",
+		pkg: "./internal/session", tests: "TestEndRefEndsOnlyTheUsersOwnSession",
+	},
+	{
+		name: "list-shows-sessions-of-an-old-password", rule: "index", file: "internal/session/list.go",
+		find: "if m.expired(st.Record, now) || st.Stamp != acct.Stamp {", repl: "if m.expired(st.Record, now) {",
+		pkg: "./internal/session", tests: "TestListEndsWhatHasExpiredOrOutlivedThePassword",
+	},
+	{
+		name: "redis-end-keeps-index-entry", rule: "index", file: "internal/session/redis.go",
+		find: "if user then redis.call('ZREM', ARGV[1] .. user, ARGV[2]) end", repl: "if false then redis.call('ZREM', ARGV[1] .. user, ARGV[2]) end",
+		pkg: "./internal/session", tests: "TestIndexForgetsEndedSessions",
+	},
+	{
+		name: "files-end-keeps-index-entry", rule: "index", file: "internal/session/files.go",
+		find: "_ = os.Remove(filepath.Join(s.userDir(rec.User), id))", repl: "_ = rec",
+		pkg: "./internal/session", tests: "TestIndexForgetsEndedSessions",
 	},
 
 	// The command never starts a store where the server does not read it.

@@ -145,10 +145,10 @@ func (s *Files) End(_ context.Context, id string) (bool, error) {
 	s.mu.Lock()
 	err := os.Remove(s.path(id))
 	s.mu.Unlock()
+	s.subs.dropSession(id)
 	if recErr == nil {
 		_ = os.Remove(filepath.Join(s.userDir(rec.User), id))
 	}
-	s.subs.dropSession(id)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

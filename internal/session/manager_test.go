@@ -333,6 +333,16 @@ func TestChangedCredentialsEndTheSession(t *testing.T) {
 			must(t, e.store.UserChanged(ctx, "alice"))
 			time.Sleep(MemoryBound + 50*time.Millisecond) // and read again
 		}, true},
+		{"account disabled, instances told, sessions not ended", true, func(t *testing.T, e env) {
+			must(t, e.accounts.Update(ctx, "alice", func(a *users.Account) error { a.Disabled = true; return nil }))
+			must(t, e.store.UserChanged(ctx, "alice"))
+		}, false},
+		{"account disabled, nobody told: the first read", false, func(t *testing.T, e env) {
+			must(t, e.accounts.Update(ctx, "alice", func(a *users.Account) error { a.Disabled = true; return nil }))
+		}, false},
+		{"account pending again", false, func(t *testing.T, e env) {
+			must(t, e.accounts.Update(ctx, "alice", func(a *users.Account) error { a.Pending = true; return nil }))
+		}, false},
 		{"another user's password changed", true, func(t *testing.T, e env) {
 			must(t, users.SetPassword(ctx, e.accounts, "bob", []byte("new hash")))
 			must(t, e.store.UserChanged(ctx, "bob"))
