@@ -1,0 +1,124 @@
+package onetime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/atomicfile"
+)
+
+// Files keeps each token's grant in a file named by its hash, in a folder
+// of its own. Use renames the file away before reading it: a rename
+// succeeds once, so only one caller, in any process, gets the grant.
+type Files struct{ dir string }
+
+// NewFiles returns the tokens under dir.
+func NewFiles(dir string) *Files { return &Files{dir: dir} }
+
+func (s *Files) path(token string) string { return filepath.Join(s.dir, hash(token)) }
+
+func (s *Files) Issue(ctx context.Context, g Grant) (string, error) {
+	token := newToken()
+	return token, s.Restore(ctx, token, g)
+}
+
+func (s *Files) Restore(_ context.Context, token string, g Grant) error {
+	if !validToken(token) {
+		return ErrInvalid
+	}
+	data, err := encode(g)
+	if err != nil {
+		return err
+	}
+	return hidePath(atomicfile.Write(s.path(token), data, 0o600))
+}
+
+func (s *Files) Peek(_ context.Context, token string, now time.Time) (Grant, error) {
+	if !validToken(token) {
+		return Grant{}, ErrInvalid
+	}
+	return s.readFile(s.path(token), now)
+}
+
+func (s *Files) Use(_ context.Context, token string, now time.Time) (Grant, error) {
+	if !validToken(token) {
+		return Grant{}, ErrInvalid
+	}
+	taken := s.path(token) + ".used-" + newToken()[:16]
+	if err := os.Rename(s.path(token), taken); errors.Is(err, fs.ErrNotExist) {
+		return Grant{}, ErrInvalid
+	} else if err != nil {
+		return Grant{}, hidePath(err)
+	}
+	defer os.Remove(taken)
+	return s.readFile(taken, now)
+}
+
+func (s *Files) readFile(path string, now time.Time) (Grant, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Grant{}, ErrInvalid
+	}
+	if err != nil {
+		return Grant{}, hidePath(err)
+	}
+	g, err := decode(data)
+	if err != nil {
+		return Grant{}, err
+	}
+	return live(g, now)
+}
+
+// Purge removes the tokens that may be forgotten (expired for a while),
+// and leftovers of a Use that did not finish, and tells how many.
+func (s *Files) Purge(now time.Time) (int, error) {
+	entries, err := os.ReadDir(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, hidePath(err)
+	}
+	n := 0
+	for _, e := range entries {
+		p := filepath.Join(s.dir, e.Name())
+		if strings.Contains(e.Name(), ".used-") {
+			if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > time.Hour {
+				if os.Remove(p) == nil {
+					n++
+				}
+			}
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if g, err := decode(data); err == nil && !now.Before(keepUntil(g)) {
+			if os.Remove(p) == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// hidePath drops file names from an error: a token file is named after the
+// token's hash, which must not reach a log either.
+func hidePath(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return fmt.Errorf("token file: %s: %w", pathErr.Op, pathErr.Err)
+	}
+	var linkErr *os.LinkError
+	if errors.As(err, &linkErr) {
+		return fmt.Errorf("token file: %s: %w", linkErr.Op, linkErr.Err)
+	}
+	return err
+}
