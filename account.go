@@ -92,7 +92,7 @@ func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) err
 	ctx := r.Context()
 	switch r.PostForm.Get("action") {
 	case "end":
-		ended, err := true, error(nil)
+		ended, err := sa.sessions.EndRef(ctx, acct.Username, r.PostForm.Get("session"))
 		if err != nil {
 			return sa.unavailable(w, r, "ending a session", err)
 		}

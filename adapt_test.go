@@ -104,8 +104,8 @@ func TestValidateRejects(t *testing.T) {
 		sa   SessionAuth
 		want string
 	}{
-		{"registration maybe", SessionAuth{Registration: "maybe"}, `registration must be "open", "approval" or "closed"`},
-		{"registration Open (case matters)", SessionAuth{Registration: "Open"}, `registration must be "open", "approval" or "closed"`},
+		{"registration maybe", SessionAuth{Registration: "maybe"}, `registration must be "open", "approval", "invite" or "closed"`},
+		{"registration Open (case matters)", SessionAuth{Registration: "Open"}, `registration must be "open", "approval", "invite" or "closed"`},
 		{"path_prefix without a leading slash", SessionAuth{PathPrefix: "auth"}, "path_prefix"},
 		{"path_prefix with a trailing slash", SessionAuth{PathPrefix: "/auth/"}, "path_prefix"},
 		{"path_prefix of just a slash", SessionAuth{PathPrefix: "/"}, "path_prefix"},

@@ -28,7 +28,7 @@ func init() {
 //		users_file    <path>
 //		sessions_dir  <path>
 //		secret        <key> [<older>...]
-//		registration  open|approval|closed
+//		registration  open|approval|invite|closed
 //		path_prefix   <path>
 //		cookie_name   <name>
 //		secure_cookies auto|always

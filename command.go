@@ -3,6 +3,7 @@ package sessionauth
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"io/fs"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"os/user"
@@ -27,6 +29,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/throttle"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
@@ -35,7 +38,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "session-auth",
-		Usage: "add|password|remove|disable|enable|approve|unlock|list|role [--config <path>] [--adapter <name>] [--realm <name>] [--role <role>]... [--verbose] [add|remove] [<username>] [<role>...]",
+		Usage: "add|password|remove|disable|enable|approve|invite|reset-link|unlock|list|role [--config <path>] [--adapter <name>] [--realm <name>] [--role <role>]... [--expires <duration>] [--site <url>] [--verbose] [add|remove] [<username>] [<role>...]",
 		Short: "Manages the accounts of a session_auth realm",
 		Long: `
 Adds, lists and removes the accounts of a session_auth realm, sets their
@@ -52,6 +55,12 @@ how an owner lets people in.
                                       ends its sessions (enable undoes it)
   caddy session-auth approve alice    lets an account registered under
                                       "registration approval" log in
+  caddy session-auth invite [--role staff] [--expires 7d] [--site https://example.com]
+                                      prints a one-time link to register with, under
+                                      "registration invite" (default: valid 7 days)
+  caddy session-auth reset-link alice [--expires 1h] [--site https://example.com]
+                                      prints a one-time link where alice sets a new
+                                      password; using it ends her sessions
   caddy session-auth unlock alice     lifts the locks that failed logins put on
                                       the account and on its known browsers
   caddy session-auth list             prints each username, when it was made,
@@ -74,7 +83,9 @@ directory; as root it refuses to start a store the server would not read.`,
 			cmd.Flags().StringP("adapter", "a", "", "Name of config adapter to apply")
 			cmd.Flags().String("realm", "", "Which realm of the config (needed when it has several)")
 			cmd.Flags().BoolP("verbose", "v", false, "Say which store is used, and show the config adapter's warnings")
-			cmd.Flags().StringArray("role", nil, "With add: a role to give the new account (repeat it for more)")
+			cmd.Flags().StringArray("role", nil, "With add or invite: a role to give the new account (repeat it for more)")
+			cmd.Flags().String("expires", "", "With invite or reset-link: how long the link works (default: 7d for invite, 1h for reset-link)")
+			cmd.Flags().String("site", "", "With invite or reset-link: the site's address, to print a whole link (https://example.com)")
 			cmd.Args = cobra.MinimumNArgs(1)
 			cmd.SilenceErrors = true
 			cmd.SilenceUsage = true
@@ -108,16 +119,20 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	args := fl.Args()
 	action := args[0]
 	verbose := fl.Bool("verbose")
-	if !slices.Contains([]string{"add", "password", "remove", "disable", "enable", "approve", "unlock", "list", "role"}, action) {
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("there is no action %q. Use add, password, remove, disable, enable, approve, unlock, list or role", action)
+	if !slices.Contains([]string{"add", "password", "remove", "disable", "enable", "approve", "invite", "reset-link", "unlock", "list", "role"}, action) {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("there is no action %q. Use add, password, remove, disable, enable, approve, invite, reset-link, unlock, list or role", action)
 	}
 	if err := checkArgs(args); err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
 	// Not every caller defines --role (tests build their own flag sets).
 	flagRoles, _ := fl.GetStringArray("role")
-	if len(flagRoles) > 0 && action != "add" {
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("--role goes with add; to change the roles of an account, use role add or role remove")
+	if len(flagRoles) > 0 && action != "add" && action != "invite" {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("--role goes with add or invite; to change the roles of an account, use role add or role remove")
+	}
+	link, err := readLinkFlags(fl, action)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
 	}
 	newRoles, err := users.NormalizeRoles(flagRoles)
 	if err != nil {
@@ -161,6 +176,9 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	}
 	if action == "role" {
 		return roleCommand(ctx, sa, b, args[1], args[2], args[3:])
+	}
+	if action == "invite" {
+		return inviteCommand(ctx, sa, b, newRoles, link)
 	}
 	username, err := users.Normalize(args[1])
 	if err != nil {
@@ -214,6 +232,8 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 		done = "Removed user " + username
 	case "disable", "enable", "approve":
 		return switchCommand(ctx, sa, b, action, username)
+	case "reset-link":
+		return resetLinkCommand(ctx, sa, b, username, link)
 	case "unlock":
 		if err := b.unlock(ctx, username); err != nil {
 			return caddy.ExitCodeFailedStartup, err
@@ -244,13 +264,15 @@ func checkArgs(args []string) error {
 	switch {
 	case action == "list" && len(args) > 1:
 		return errors.New("list takes no username")
+	case action == "invite" && len(args) > 1:
+		return errors.New("invite takes no username: the invited person chooses one")
 	case action == "role" && (len(args) < 2 || args[1] != "add" && args[1] != "remove"):
 		return errors.New("role takes add or remove, as in role add alice editors or role remove alice editors")
 	case action == "role" && len(args) < 3:
 		return fmt.Errorf("role %s needs a username and at least one role", args[1])
 	case action == "role" && len(args) < 4:
 		return fmt.Errorf("role %s %s needs at least one role", args[1], args[2])
-	case action != "role" && action != "list" && len(args) < 2:
+	case action != "role" && action != "list" && action != "invite" && len(args) < 2:
 		return fmt.Errorf("%s needs a username", action)
 	case action != "role" && len(args) > 2:
 		return fmt.Errorf("%s takes one username, not %d words", action, len(args)-1)
@@ -358,6 +380,92 @@ func switchCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, action, 
 	case "approve":
 		fmt.Printf("Approved %s; the account can log in now.\n", username)
 	}
+	return caddy.ExitCodeSuccess, nil
+}
+
+// linkFlags are how a link command was asked to make its link.
+type linkFlags struct {
+	expires time.Duration // 0: the default of the kind
+	site    string        // "https://example.com", or "" to print the path only
+}
+
+// readLinkFlags checks --expires and --site, which only the link commands
+// take.
+func readLinkFlags(fl caddycmd.Flags, action string) (linkFlags, error) {
+	var lf linkFlags
+	expires, site := fl.String("expires"), fl.String("site")
+	if action != "invite" && action != "reset-link" {
+		if expires != "" || site != "" {
+			return lf, errors.New("--expires and --site go with invite and reset-link")
+		}
+		return lf, nil
+	}
+	if expires != "" {
+		d, err := caddy.ParseDuration(expires)
+		if err != nil || d <= 0 || d > 90*24*time.Hour {
+			return lf, fmt.Errorf("--expires %q: give a duration from 1m to 90d, such as 1h or 7d", expires)
+		}
+		lf.expires = d
+	}
+	if site != "" {
+		u, err := url.Parse(site)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+			return lf, fmt.Errorf("--site %q: give the site's address, such as https://example.com", site)
+		}
+		lf.site = u.Scheme + "://" + u.Host
+	}
+	return lf, nil
+}
+
+// printLink prints a one-time link on standard output (it is the
+// command's answer; it goes nowhere else, and no log ever holds it).
+func printLink(what string, expires time.Time, lf linkFlags, path string) {
+	fmt.Printf("%s, for one use, until %s:\n%s%s\n", what, shownTime(expires), lf.site, path)
+	if lf.site == "" {
+		fmt.Fprintln(os.Stderr, "(Put your site's address in front of it, or pass --site https://example.com.)")
+	}
+}
+
+// inviteCommand makes an invitation to register, with roles for the new
+// account; it needs "registration invite", where only such links register.
+func inviteCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, roles []string, lf linkFlags) (int, error) {
+	if sa.Registration != "invite" {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("realm %s has registration %s, so an invitation would not work: set registration invite in the config first", sa.Realm, cmp.Or(sa.Registration, "closed"))
+	}
+	now := time.Now()
+	g := onetime.Grant{Kind: onetime.Invite, Roles: roles, By: "command line", Created: now, Expires: now.Add(cmp.Or(lf.expires, defaultInviteLifetime))}
+	token, err := b.tokens.Issue(ctx, g)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	what := "Invitation"
+	if len(roles) > 0 {
+		what += " with the " + rolesPhrase(roles)
+	}
+	printLink(what, g.Expires, lf, sa.PathPrefix+"/register?invite="+token)
+	return caddy.ExitCodeSuccess, nil
+}
+
+// resetLinkCommand makes a link where the user sets a new password. The
+// link dies with any password change before it is used.
+func resetLinkCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, username string, lf linkFlags) (int, error) {
+	acct, err := b.users.Get(ctx, username)
+	if errors.Is(err, users.ErrNotFound) {
+		return caddy.ExitCodeFailedStartup, said{fmt.Sprintf("there is no user %s in realm %s (%s)", username, sa.Realm, b.where), err}
+	}
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	if !acct.CanLogIn() {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("%s is disabled or waits for approval: enable or approve the account first", username)
+	}
+	now := time.Now()
+	g := onetime.Grant{Kind: onetime.Reset, User: username, Stamp: acct.Stamp, By: "command line", Created: now, Expires: now.Add(cmp.Or(lf.expires, defaultResetLifetime))}
+	token, err := b.tokens.Issue(ctx, g)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	printLink("Password reset link for "+username, g.Expires, lf, sa.PathPrefix+"/reset?token="+token)
 	return caddy.ExitCodeSuccess, nil
 }
 
@@ -487,6 +595,7 @@ type cliBackend struct {
 	where    string // said in messages: the users file, or the Redis URL without password
 	users    users.Store
 	sessions session.Store
+	tokens   onetime.Store
 	unlock   func(ctx context.Context, username string) error
 	settle   func() // waits until no server serves a session from before a change
 	close    func()
@@ -517,6 +626,7 @@ func (sa *SessionAuth) openBackend(cfg []byte, action string) (*cliBackend, erro
 			where:    redactURL(sa.Redis),
 			users:    users.NewRedisStore(pool, prefix),
 			sessions: session.NewRedis(pool, prefix, redisChannel(sa.Redis, sa.Realm), nil),
+			tokens:   onetime.NewRedis(pool, prefix),
 			unlock: func(ctx context.Context, username string) error {
 				return unlockAccount(ctx, counters, "", username)
 			},
@@ -536,6 +646,7 @@ func (sa *SessionAuth) openBackend(cfg []byte, action string) (*cliBackend, erro
 		where:    sa.UsersFile,
 		users:    users.NewFileStore(sa.UsersFile),
 		sessions: session.NewFiles(sa.SessionsDir),
+		tokens:   tokenFiles(sa.SessionsDir),
 		unlock: func(_ context.Context, username string) error {
 			return unlockInServer(cfg, sa.Realm, username)
 		},

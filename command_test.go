@@ -90,6 +90,9 @@ func runCLI(t *testing.T, stdin string, args ...string) (string, int, error) {
 	fs.StringP("adapter", "a", "", "")
 	fs.String("realm", "", "")
 	fs.BoolP("verbose", "v", false, "")
+	fs.StringArray("role", nil, "")
+	fs.String("expires", "", "")
+	fs.String("site", "", "")
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parsing %q: %v", args, err)
 	}

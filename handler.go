@@ -157,12 +157,14 @@ func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, rou
 	case "/login":
 		return sa.byMethod(w, r, "login", sa.serveLoginForm, sa.handleLogin)
 	case "/register":
-		if !sa.registrationOpen() {
+		if !sa.registrationOpen() && sa.Registration != "invite" {
 			return sa.message(w, r, http.StatusNotFound, "Not found", "Registration is closed on this site.")
 		}
 		return sa.byMethod(w, r, "register", sa.serveRegisterForm, sa.handleRegister)
 	case "/logout":
 		return sa.byMethod(w, r, "logout", sa.serveLogoutPage, sa.handleLogout)
+	case "/reset":
+		return sa.byMethod(w, r, "reset", sa.serveResetForm, sa.handleReset)
 	case "/account":
 		return sa.byMethod(w, r, "account", sa.serveAccountPage, sa.handleAccount)
 	}

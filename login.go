@@ -22,6 +22,9 @@ func (sa *SessionAuth) serveLoginForm(w http.ResponseWriter, r *http.Request) er
 	if q.Get("logged_out") != "" {
 		data.Notice = "You are logged out."
 	}
+	if q.Get("reset") != "" {
+		data.Notice = "Your new password is set. Log in with it."
+	}
 	return sa.form(w, r, http.StatusOK, "login.html", data)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/throttle"
 	"github.com/caddy-session-auth/caddy-session-auth/templates"
@@ -91,7 +92,8 @@ type SessionAuth struct {
 	// Registration is "open" to let anyone create an account at
 	// PathPrefix/register; "approval" to let anyone register an account
 	// that cannot log in until an operator approves it (caddy session-auth
-	// approve); or "closed". Default: closed.
+	// approve); "invite" to let only holders of a one-time invitation link
+	// register (caddy session-auth invite); or "closed". Default: closed.
 	Registration string `json:"registration,omitempty"`
 
 	// PathPrefix is where the login, register and logout pages live.
@@ -190,6 +192,7 @@ type SessionAuth struct {
 	sessions     *session.Manager
 	users        users.Store
 	throttle     throttle.Store
+	tokens       onetime.Store // invite and reset links
 	scope        string // keeps this realm's counters apart in a shared memory store
 	policy       users.Policy
 	crossOrig    *http.CrossOriginProtection
@@ -377,8 +380,8 @@ func (sa *SessionAuth) Validate() error {
 	if err := checkRealm(sa.Realm); err != nil {
 		return err
 	}
-	if sa.Registration != "open" && sa.Registration != "closed" && sa.Registration != "approval" {
-		return fmt.Errorf(`registration must be "open", "approval" or "closed", not %q`, sa.Registration)
+	if sa.Registration != "open" && sa.Registration != "closed" && sa.Registration != "approval" && sa.Registration != "invite" {
+		return fmt.Errorf(`registration must be "open", "approval", "invite" or "closed", not %q`, sa.Registration)
 	}
 	if sa.SecureCookies != "auto" && sa.SecureCookies != "always" {
 		return fmt.Errorf(`secure_cookies must be "auto" or "always", not %q`, sa.SecureCookies)

@@ -1,17 +1,23 @@
 package sessionauth
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"net/http"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/webform"
 	"github.com/caddy-session-auth/caddy-session-auth/templates"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
 func (sa *SessionAuth) serveRegisterForm(w http.ResponseWriter, r *http.Request) error {
+	if sa.Registration == "invite" {
+		return sa.serveInviteForm(w, r)
+	}
 	return sa.form(w, r, http.StatusOK, "register.html", templates.Data{Heading: "Create an account", Next: webform.SafeNext(r.URL.Query().Get("next"))})
 }
 
@@ -34,6 +40,14 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 	}
 	if err := sa.countClientFailure(r.Context(), r); err != nil {
 		return sa.unavailable(w, r, "registration", err)
+	}
+	var invite onetime.Grant
+	if sa.Registration == "invite" {
+		form.Token = sa.inviteToken(w, r)
+		var err error
+		if invite, err = sa.inviteGrant(r.Context(), form.Token); err != nil {
+			return sa.badLink(w, r, "invitation", err)
+		}
 	}
 	password := r.PostForm.Get("password")
 	username, err := users.Normalize(form.Username)
@@ -59,6 +73,11 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 		// The config gives this name access already: whoever registered it
 		// first would have it. Only the operator makes such an account.
 		err = users.ErrTaken
+	} else if sa.Registration == "invite" {
+		err = sa.registerInvited(r.Context(), form.Token, &acct)
+		if errors.Is(err, onetime.ErrInvalid) || errors.Is(err, onetime.ErrExpired) {
+			return sa.badLink(w, r, "invitation", err)
+		}
 	} else {
 		err = sa.users.Create(r.Context(), acct)
 	}
@@ -77,10 +96,41 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 		return sa.message(w, r, http.StatusAccepted, "Waiting for approval",
 			"Your account is created and waits for approval. You can log in once the site's administrator has approved it.")
 	}
-	sa.logger.Info("account created", zap.String("username", username), zap.String("client_ip", clientIP(r)))
+	if sa.Registration == "invite" {
+		sa.logger.Info("account created with an invitation", zap.String("username", username), zap.String("invited_by", invite.By), zap.String("client_ip", clientIP(r)))
+	} else {
+		sa.logger.Info("account created", zap.String("username", username), zap.String("client_ip", clientIP(r)))
+	}
 	if err := sa.sessions.Start(w, r, acct, false); err != nil {
 		return sa.unavailable(w, r, "registration", err)
 	}
 	sa.rememberDevice(w, r, acct, "")
 	return seeOther(w, form.Next)
+}
+
+// registerInvited spends the invitation and creates the account with the
+// roles it brings. If the account cannot be made (the name is taken, the
+// backend failed), the invitation is put back, so the link still works.
+func (sa *SessionAuth) registerInvited(ctx context.Context, token string, acct *users.Account) error {
+	g, err := sa.tokens.Use(ctx, token, now())
+	if err != nil {
+		return err
+	}
+	if g.Kind != onetime.Invite {
+		_ = sa.tokens.Restore(ctx, token, g)
+		return onetime.ErrInvalid
+	}
+	roles, err := users.NormalizeRoles(append(slices.Clone(acct.Roles), g.Roles...))
+	if err != nil {
+		_ = sa.tokens.Restore(ctx, token, g)
+		return err
+	}
+	acct.Roles = roles
+	if err := sa.users.Create(ctx, *acct); err != nil {
+		if rerr := sa.tokens.Restore(ctx, token, g); rerr != nil {
+			sa.logger.Warn("an invitation was spent on a registration that failed, and could not be put back", zap.Error(rerr))
+		}
+		return err
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"go.uber.org/zap"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/throttle"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
@@ -69,6 +70,7 @@ func (sa *SessionAuth) provisionFiles(secrets [][]byte) (session.Store, error) {
 		return nil, err
 	}
 	sa.release = append(sa.release, func() { releaseFileSessions(sa.SessionsDir) })
+	sa.tokens = tokenFiles(sa.SessionsDir)
 	return store, nil
 }
 
@@ -92,6 +94,7 @@ func (sa *SessionAuth) provisionRedis(secrets [][]byte) (session.Store, error) {
 	}
 	sa.users = users.NewRedisStore(pool, prefix)
 	sa.throttle = throttle.NewRedisStore(pool, prefix+"throttle:")
+	sa.tokens = onetime.NewRedis(pool, prefix)
 	return session.NewRedis(pool, prefix, channel, listener), nil
 }
 
@@ -369,6 +372,11 @@ func acquireFileSessions(dir string, logger *zap.Logger) (*session.Files, error)
 					} else if n > 0 {
 						logger.Debug("purged expired session files", zap.Int("count", n))
 					}
+					if n, err := tokenFiles(dir).Purge(time.Now()); err != nil {
+						logger.Warn("purging expired one-time links", zap.Error(err))
+					} else if n > 0 {
+						logger.Debug("purged expired one-time links", zap.Int("count", n))
+					}
 				}
 			}
 		}()
@@ -378,6 +386,12 @@ func acquireFileSessions(dir string, logger *zap.Logger) (*session.Files, error)
 		return nil, err
 	}
 	return val.(fileSessions).store, nil
+}
+
+// tokenFiles keeps the invite and reset links of the realm whose sessions
+// are in sessionsDir.
+func tokenFiles(sessionsDir string) *onetime.Files {
+	return onetime.NewFiles(filepath.Join(sessionsDir, "links"))
 }
 
 func releaseFileSessions(dir string) { _, _ = fileSessionDirs.Delete(filepath.Clean(dir)) }

@@ -106,8 +106,8 @@ func (b *browser) wantSessions(what, this string, others ...string) {
 			b.t.Fatalf("%s: no other session of %s with its own logout button is listed: %+v", what, want, list)
 		}
 	}
-	if others := len(list) > 1; b.visible(endOthersButton) != others {
-		b.t.Fatalf("%s: \"Log out everywhere else\" shown = %v, want %v", what, !others, others)
+	if many := len(list) > 1; b.visible(endOthersButton) != many {
+		b.t.Fatalf("%s: \"Log out everywhere else\" shown = %v, want %v", what, !many, many)
 	}
 }
 

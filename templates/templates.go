@@ -28,7 +28,7 @@ var embedded embed.FS
 // Names are the pages a site owner may replace, and AssetNames the files the
 // pages load from the plugin's prefix, which may be replaced too.
 var (
-	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html", "forbidden.html", "account.html"}
+	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html", "forbidden.html", "account.html", "reset.html"}
 	AssetNames = []string{"style.css", "show-password.js"}
 )
 
@@ -68,6 +68,7 @@ type Data struct {
 	Retry             string       // on message.html: the form to open again, if any
 	Status            int          // the HTTP status the page is sent with
 	AssetVersion      string       // changes with style.css and show-password.js: ?v= on their links
+	Token             string       // on register.html (an invitation) and reset.html: the one-time link's token, for a hidden field
 	Roles             string       // on account.html: the user's roles, joined with ", "
 	Sessions          []SessionRow // on account.html: the user's sessions, this one first
 }
@@ -125,7 +126,7 @@ func Load(dir string) (*Pages, error) {
 			Notice: "notice", Error: "error", UsernameError: "error", PasswordError: "error", ConfirmError: "error",
 			Message: "message", User: "user", RememberMe: "30 days", Registration: true, MinPasswordLength: 8,
 			CSRFToken: "token", Retry: "/auth/login", Status: 403, AssetVersion: "0123456789ab",
-			Roles: "staff", Sessions: []SessionRow{
+			Token: "token", Roles: "staff", Sessions: []SessionRow{
 				{Ref: "ref1", Agent: "Firefox on Linux", IP: "192.0.2.1", Created: "today", Seen: "now", Current: true},
 				{Ref: "ref2", Agent: "Safari on iPhone", IP: "192.0.2.2", Created: "yesterday", Seen: "today", Remembered: true},
 			},
@@ -205,6 +206,9 @@ func (p *Pages) Render(w http.ResponseWriter, status int, name string, data Data
 	for k, v := range headers {
 		if k == "Cache-Control" && strings.Contains(h.Get(k), "no-store") {
 			continue // the caller's own no-store stands ("private, no-store")
+		}
+		if k == "Referrer-Policy" && h.Get(k) == "origin" {
+			continue // a page whose URL holds a token sends only the origin
 		}
 		h.Set(k, v)
 	}

@@ -56,8 +56,13 @@ func (s *Files) Use(_ context.Context, token string, now time.Time) (Grant, erro
 	} else if err != nil {
 		return Grant{}, hidePath(err)
 	}
-	defer os.Remove(taken)
-	return s.readFile(taken, now)
+	g, err := s.readFile(taken, now)
+	if errors.Is(err, ErrExpired) {
+		// Kept, so that the link goes on saying it expired.
+		return g, errors.Join(err, hidePath(os.Rename(taken, s.path(token))))
+	}
+	os.Remove(taken)
+	return g, err
 }
 
 func (s *Files) readFile(path string, now time.Time) (Grant, error) {

@@ -100,5 +100,12 @@ func (s *Redis) read(ctx context.Context, token string, now time.Time, cmd strin
 	if err != nil {
 		return Grant{}, err
 	}
+	if cmd != "GET" && !now.Before(g.Expires) {
+		// An expired token, used: put it back, so that the link goes on
+		// saying it expired.
+		if err := s.put(ctx, token, g, "NX"); err != nil {
+			return Grant{}, err
+		}
+	}
 	return live(g, now)
 }

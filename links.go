@@ -1,0 +1,170 @@
+package sessionauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/webform"
+	"github.com/caddy-session-auth/caddy-session-auth/templates"
+	"github.com/caddy-session-auth/caddy-session-auth/users"
+)
+
+// One-time links: an invitation (registration "invite") opens
+// <prefix>/register?invite=<token>, a password reset <prefix>/reset?token=<token>.
+// The token is in the URL only on that first GET; the page carries it on in
+// a hidden field. See internal/onetime for how tokens are kept.
+
+// Default lifetimes of the links.
+const (
+	defaultInviteLifetime = 7 * 24 * time.Hour
+	defaultResetLifetime  = time.Hour
+)
+
+// hideToken keeps a token in this request's URL out of every log: Caddy's
+// access log skips the request (it would log the URI, query and all), and
+// the page sends only the site's origin as Referer, so neither its
+// stylesheet's request nor its form's post carries the token in a header.
+func hideToken(w http.ResponseWriter, r *http.Request) {
+	caddyhttp.SetVar(r.Context(), caddyhttp.LogSkipVar, true)
+	w.Header().Set("Referrer-Policy", "origin")
+}
+
+// badLink answers a link that cannot be used, saying why as far as that
+// is safe: expired, or not valid (never issued, mistyped, or used).
+func (sa *SessionAuth) badLink(w http.ResponseWriter, r *http.Request, what string, err error) error {
+	switch {
+	case errors.Is(err, onetime.ErrExpired):
+		return sa.message(w, r, http.StatusGone, "Link expired",
+			"This "+what+" link has expired. Ask the site's administrator for a new one.")
+	case errors.Is(err, onetime.ErrInvalid):
+		return sa.message(w, r, http.StatusNotFound, "Link not valid",
+			"This "+what+" link is not valid: it was used already, or only part of it was copied. Ask the site's administrator for a new one.")
+	}
+	return sa.unavailable(w, r, what+" link", err)
+}
+
+// inviteGrant reads the invitation a registration form carries, without
+// using it.
+func (sa *SessionAuth) inviteGrant(ctx context.Context, token string) (onetime.Grant, error) {
+	g, err := sa.tokens.Peek(ctx, token, now())
+	if err == nil && g.Kind != onetime.Invite {
+		err = onetime.ErrInvalid
+	}
+	return g, err
+}
+
+// resetGrant reads a reset link and checks that its account can still take
+// it: there, allowed to log in, and its password unchanged since the link
+// was made (a link outlives no password change, nor another reset).
+func (sa *SessionAuth) resetGrant(ctx context.Context, token string, use bool) (onetime.Grant, error) {
+	read := sa.tokens.Peek
+	if use {
+		read = sa.tokens.Use
+	}
+	g, err := read(ctx, token, now())
+	if err != nil {
+		return g, err
+	}
+	if g.Kind != onetime.Reset {
+		if use {
+			_ = sa.tokens.Restore(ctx, token, g) // not ours to spend
+		}
+		return g, onetime.ErrInvalid
+	}
+	acct, err := sa.users.Get(ctx, g.User)
+	if errors.Is(err, users.ErrNotFound) || err == nil && (acct.Stamp != g.Stamp || !acct.CanLogIn()) {
+		return g, onetime.ErrInvalid
+	}
+	return g, err
+}
+
+func (sa *SessionAuth) serveResetForm(w http.ResponseWriter, r *http.Request) error {
+	token := r.URL.Query().Get("token")
+	hideToken(w, r)
+	g, err := sa.resetGrant(r.Context(), token, false)
+	if err != nil {
+		return sa.badLink(w, r, "password reset", err)
+	}
+	return sa.form(w, r, http.StatusOK, "reset.html", templates.Data{Heading: "Set a new password", User: g.User, Token: token})
+}
+
+// handleReset sets the password a reset link allows, ends every session
+// of the user and lifts the account's locks; the user then logs in with
+// the new password.
+func (sa *SessionAuth) handleReset(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	token := r.PostForm.Get("token")
+	hideToken(w, r)
+	g, err := sa.resetGrant(ctx, token, false)
+	if err != nil {
+		return sa.badLink(w, r, "password reset", err)
+	}
+	form := templates.Data{Heading: "Set a new password", User: g.User, Token: token}
+	password := r.PostForm.Get("password")
+	if err := sa.policy.Check(password); err != nil {
+		form.PasswordError, form.Error = users.Explain(err), users.Explain(err)
+		return sa.form(w, r, http.StatusBadRequest, "reset.html", form)
+	}
+	if r.PostForm.Get("password_confirm") != password {
+		form.ConfirmError = "The two passwords are not the same."
+		form.Error = form.ConfirmError
+		return sa.form(w, r, http.StatusBadRequest, "reset.html", form)
+	}
+	var hash []byte
+	answered, err := sa.inBcryptSlot(w, r, "password reset", func() { hash, err = users.Hash(password, sa.BcryptCost) })
+	if answered {
+		return err
+	}
+	if err != nil {
+		return sa.unavailable(w, r, "password reset", err)
+	}
+	if g, err = sa.resetGrant(ctx, token, true); err != nil {
+		return sa.badLink(w, r, "password reset", err)
+	}
+	if _, err := users.ChangePassword(ctx, sa.users, g.User, g.Stamp, hash); err != nil {
+		if errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound) {
+			return sa.badLink(w, r, "password reset", onetime.ErrInvalid)
+		}
+		_ = sa.tokens.Restore(ctx, token, g)
+		return sa.unavailable(w, r, "password reset", err)
+	}
+	// The new stamp has ended every session already; ending them has
+	// every instance forget them now.
+	n, err := sa.sessions.EndAllFor(ctx, g.User)
+	if err != nil {
+		sa.logger.Warn("password reset, but ending the sessions failed (they end at their next request)", zap.String("username", g.User), zap.Error(err))
+	}
+	if err := unlockAccount(ctx, sa.throttle, sa.scope, g.User); err != nil {
+		sa.debug("lifting the locks after a reset", err)
+	}
+	sa.logger.Info("password reset with a one-time link", zap.String("username", g.User), zap.String("link_by", g.By),
+		zap.Int("sessions_ended", n), zap.String("client_ip", clientIP(r)))
+	return seeOther(w, sa.PathPrefix+"/login?reset=1")
+}
+
+// inviteFromForm is the invitation a registration under "invite" carries:
+// in the URL on the first GET, in the form after that.
+func (sa *SessionAuth) inviteToken(w http.ResponseWriter, r *http.Request) string {
+	hideToken(w, r)
+	if r.Method == http.MethodPost {
+		return r.PostForm.Get("invite")
+	}
+	return r.URL.Query().Get("invite")
+}
+
+func (sa *SessionAuth) serveInviteForm(w http.ResponseWriter, r *http.Request) error {
+	token := sa.inviteToken(w, r)
+	if token == "" {
+		return sa.message(w, r, http.StatusNotFound, "By invitation only", "Registration on this site needs an invitation link.")
+	}
+	if _, err := sa.inviteGrant(r.Context(), token); err != nil {
+		return sa.badLink(w, r, "invitation", err)
+	}
+	return sa.form(w, r, http.StatusOK, "register.html", templates.Data{Heading: "Create an account", Next: webform.SafeNext(r.URL.Query().Get("next")), Token: token})
+}
