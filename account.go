@@ -33,9 +33,15 @@ var accountNotices = map[string]string{
 // when there is none (the browser is sent to log in) or the backend
 // cannot say.
 func (sa *SessionAuth) accountOwner(w http.ResponseWriter, r *http.Request) (session.Session, users.Account, bool, error) {
+	return sa.pageOwner(w, r, "/account")
+}
+
+// pageOwner is accountOwner for the page at PathPrefix+page, where the
+// login sends the browser back to.
+func (sa *SessionAuth) pageOwner(w http.ResponseWriter, r *http.Request, page string) (session.Session, users.Account, bool, error) {
 	s, err := sa.sessions.Current(r)
 	if err != nil {
-		return s, users.Account{}, true, sa.unavailable(w, r, "account page", err)
+		return s, users.Account{}, true, sa.unavailable(w, r, page+" page", err)
 	}
 	if s.LoggedIn() {
 		acct, err := sa.users.Get(r.Context(), s.User)
@@ -43,13 +49,13 @@ func (sa *SessionAuth) accountOwner(w http.ResponseWriter, r *http.Request) (ses
 			return s, acct, false, nil
 		}
 		if !errors.Is(err, users.ErrNotFound) {
-			return s, users.Account{}, true, sa.unavailable(w, r, "account page", err)
+			return s, users.Account{}, true, sa.unavailable(w, r, page+" page", err)
 		}
 	}
 	if r.Method == http.MethodPost || isBrowserPageLoad(r) {
-		return s, users.Account{}, true, seeOther(w, sa.PathPrefix+"/login?next="+url.QueryEscape(sa.PathPrefix+"/account"))
+		return s, users.Account{}, true, seeOther(w, sa.PathPrefix+"/login?next="+url.QueryEscape(sa.PathPrefix+page))
 	}
-	return s, users.Account{}, true, sa.message(w, r, http.StatusUnauthorized, "Not logged in", "Log in to see your account.")
+	return s, users.Account{}, true, sa.message(w, r, http.StatusUnauthorized, "Not logged in", "Log in to see this page.")
 }
 
 func (sa *SessionAuth) serveAccountPage(w http.ResponseWriter, r *http.Request) error {
@@ -134,39 +140,18 @@ func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s 
 		form.ConfirmError = "The two new passwords are not the same."
 		return again(http.StatusBadRequest)
 	}
-	device := sa.knownDevice(r, acct)
-	lock := sa.lockKey(acct.Username, device)
-	locked, err := sa.locked(ctx, lock, true)
-	if err != nil {
-		return sa.unavailable(w, r, "password change", err)
+	refuse := func(status int, msg string) error {
+		form.Error = msg
+		return again(status)
 	}
-	if locked {
-		form.Error = "There were too many wrong passwords. Wait a while and try again."
-		return again(http.StatusTooManyRequests)
-	}
-	ok := false
-	var hash []byte
-	answered, err := sa.inBcryptSlot(w, r, "password change", func() {
-		if ok = sa.checkPassword(acct, true, r.PostForm.Get("current_password")); ok {
-			hash, err = users.Hash(password, sa.BcryptCost)
-		}
-	})
-	if answered {
+	ok, answered, err := sa.confirmPassword(w, r, acct, r.PostForm.Get("current_password"), "Your current password is wrong.", refuse)
+	if !ok {
 		return err
 	}
-	if !ok {
-		if until, err := sa.throttle.Hit(ctx, lock, sa.accountRule(), now()); err != nil {
-			return sa.unavailable(w, r, "password change", err)
-		} else if !until.IsZero() {
-			sa.logger.Warn("account locked after repeated wrong passwords", zap.String("username", acct.Username),
-				zap.String("client_ip", clientIP(r)), zap.Time("until", until))
-		}
-		if err := sa.countClientFailure(ctx, r); err != nil {
-			return sa.unavailable(w, r, "password change", err)
-		}
-		sa.logger.Info("password change refused: wrong current password", zap.String("username", acct.Username), zap.String("client_ip", clientIP(r)))
-		form.Error = "Your current password is wrong."
-		return again(http.StatusUnauthorized)
+	var hash []byte
+	answered, err = sa.inBcryptSlot(w, r, "password change", func() { hash, err = users.Hash(password, sa.BcryptCost) })
+	if answered {
+		return err
 	}
 	if err != nil {
 		form.PasswordError = users.Explain(err)
@@ -179,9 +164,6 @@ func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s 
 	if err != nil {
 		return sa.unavailable(w, r, "password change", err)
 	}
-	if err := sa.throttle.Reset(ctx, lock); err != nil {
-		sa.debug("resetting the failure count", err)
-	}
 	// The new stamp has ended every older session already; deleting them
 	// tidies the store and has every instance forget them now.
 	n, err := sa.sessions.EndAllFor(ctx, acct.Username)
@@ -192,7 +174,7 @@ func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s 
 	if err := sa.sessions.Start(w, r, changed, s.Remember); err != nil {
 		return sa.unavailable(w, r, "password change", err)
 	}
-	sa.rememberDevice(w, r, changed, device)
+	sa.rememberDevice(w, r, changed, sa.knownDevice(r, acct))
 	sa.logger.Info("password changed by its user", zap.String("username", acct.Username),
 		zap.Int("sessions_ended", n), zap.String("client_ip", clientIP(r)))
 	return seeOther(w, sa.PathPrefix+"/account?done=password")
@@ -201,3 +183,44 @@ func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s 
 // shownTime is a session time as the page shows it, in UTC: the server
 // cannot know the reader's time zone without a script.
 func shownTime(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }
+
+// confirmPassword checks that a logged-in user typed their own password,
+// as a login would: locked accounts are refused without a check, a wrong
+// password counts against the account's lock (or this browser's, when it
+// is a known one) and the client's limit, and a right one resets the
+// count. Whoever holds a session gets no more guesses than the login form
+// gives. ok is false when it has answered the request itself, through
+// refuse or with a "busy" or "try again later" page; err is then what to
+// return.
+func (sa *SessionAuth) confirmPassword(w http.ResponseWriter, r *http.Request, acct users.Account, password, wrong string, refuse func(status int, msg string) error) (ok, answered bool, err error) {
+	ctx := r.Context()
+	lock := sa.lockKey(acct.Username, sa.knownDevice(r, acct))
+	locked, err := sa.locked(ctx, lock, true)
+	if err != nil {
+		return false, true, sa.unavailable(w, r, "password check", err)
+	}
+	if locked {
+		return false, true, refuse(http.StatusTooManyRequests, "There were too many wrong passwords. Wait a while and try again.")
+	}
+	answered, err = sa.inBcryptSlot(w, r, "password check", func() { ok = sa.checkPassword(acct, true, password) })
+	if answered {
+		return false, true, err
+	}
+	if ok {
+		if err := sa.throttle.Reset(ctx, lock); err != nil {
+			sa.debug("resetting the failure count", err)
+		}
+		return true, false, nil
+	}
+	if until, err := sa.throttle.Hit(ctx, lock, sa.accountRule(), now()); err != nil {
+		return false, true, sa.unavailable(w, r, "password check", err)
+	} else if !until.IsZero() {
+		sa.logger.Warn("account locked after repeated wrong passwords", zap.String("username", acct.Username),
+			zap.String("client_ip", clientIP(r)), zap.Time("until", until))
+	}
+	if err := sa.countClientFailure(ctx, r); err != nil {
+		return false, true, sa.unavailable(w, r, "password check", err)
+	}
+	sa.logger.Info("wrong password from a logged-in user", zap.String("username", acct.Username), zap.String("client_ip", clientIP(r)))
+	return false, true, refuse(http.StatusUnauthorized, wrong)
+}

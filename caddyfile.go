@@ -29,6 +29,7 @@ func init() {
 //		sessions_dir  <path>
 //		secret        <key> [<older>...]
 //		registration  open|approval|invite|closed
+//		admin_role    <role>
 //		path_prefix   <path>
 //		cookie_name   <name>
 //		secure_cookies auto|always
@@ -239,6 +240,8 @@ func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error
 		err = oneString(d, &sa.UserHeader)
 	case "roles_header":
 		err = oneString(d, &sa.RolesHeader)
+	case "admin_role":
+		err = oneString(d, &sa.AdminRole)
 	case "default_roles":
 		args := d.RemainingArgs()
 		if len(args) == 0 {

@@ -37,7 +37,7 @@ func (sa *SessionAuth) byMethod(w http.ResponseWriter, r *http.Request, name str
 }
 
 // formPages are the templates with a form, and the form each posts.
-var formPages = map[string]string{"login.html": "login", "register.html": "register", "logout.html": "logout", "account.html": "account", "reset.html": "reset"}
+var formPages = map[string]string{"login.html": "login", "register.html": "register", "logout.html": "logout", "account.html": "account", "reset.html": "reset", "admin.html": "admin"}
 
 // form renders a page with a form, after getting the form its token. When
 // the token cannot be had (the backend holds the key and is down), the

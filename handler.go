@@ -165,6 +165,8 @@ func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, rou
 		return sa.byMethod(w, r, "logout", sa.serveLogoutPage, sa.handleLogout)
 	case "/reset":
 		return sa.byMethod(w, r, "reset", sa.serveResetForm, sa.handleReset)
+	case "/admin":
+		return sa.byMethod(w, r, "admin", sa.serveAdminPage, sa.handleAdmin)
 	case "/account":
 		return sa.byMethod(w, r, "account", sa.serveAccountPage, sa.handleAccount)
 	}

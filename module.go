@@ -5,10 +5,12 @@
 package sessionauth
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +62,12 @@ type SessionAuth struct {
 	// DefaultRoles are the roles every new account gets, at registration
 	// and from the CLI's add. Default: none.
 	DefaultRoles []string `json:"default_roles,omitempty"`
+
+	// AdminRole is the role that opens the admin page at PathPrefix/admin
+	// (accounts, approval, roles, disable, links, sessions). Nobody has it
+	// until the CLI gives it (caddy session-auth role add alice admin); it
+	// may not be among DefaultRoles. Default: admin.
+	AdminRole string `json:"admin_role,omitempty"`
 
 	// Realm names the accounts, sessions, cookie key and counters this
 	// handler uses: handlers with the same realm (and backend) share them,
@@ -193,12 +201,13 @@ type SessionAuth struct {
 	users        users.Store
 	throttle     throttle.Store
 	tokens       onetime.Store // invite and reset links
-	scope        string // keeps this realm's counters apart in a shared memory store
+	scope        string        // keeps this realm's counters apart in a shared memory store
 	policy       users.Policy
 	crossOrig    *http.CrossOriginProtection
 	keyed        *lazyKeyed // form tokens and device cookies, once the keys can be had
 	release      []func()   // what Provision acquired, for Cleanup
 	logger       *zap.Logger
+	audit        *zap.Logger // admin actions, one line each, under a name of their own to route with Caddy's log
 }
 
 // RateLimit is a number of events per window of time.
@@ -224,6 +233,7 @@ const (
 	defaultIdleTimeout = 2 * time.Hour
 	defaultLifetime    = 24 * time.Hour
 	defaultRememberMe  = 30 * 24 * time.Hour
+	defaultAdminRole   = "admin"
 
 	defaultAccountFailures   = 5
 	defaultAccountWindow     = 15 * time.Minute
@@ -237,6 +247,7 @@ const (
 // backend. It never waits for Redis: Caddy must start while Redis is down.
 func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 	sa.logger = ctx.Logger()
+	sa.audit = sa.logger.Named("audit")
 	sa.applyDefaults()
 	// The realm names folders and Redis keys, and Caddy provisions before
 	// it validates: a bad one must not reach the disk.
@@ -326,6 +337,9 @@ func (sa *SessionAuth) applyDefaults() {
 	if sa.Registration == "" {
 		sa.Registration = "closed"
 	}
+	if sa.AdminRole == "" {
+		sa.AdminRole = defaultAdminRole
+	}
 	if sa.AccountLimit == nil {
 		sa.AccountLimit = &RateLimit{defaultAccountFailures, caddy.Duration(defaultAccountWindow)}
 	}
@@ -377,6 +391,13 @@ func (sa *SessionAuth) registrationOpen() bool {
 
 // Validate checks the configuration without touching the backend.
 func (sa *SessionAuth) Validate() error {
+	adminRole := cmp.Or(sa.AdminRole, defaultAdminRole)
+	if role, err := users.NormalizeRole(adminRole); err != nil || role != adminRole {
+		return fmt.Errorf("admin_role %q: give a role name in lower case (letters, digits, . _ -)", adminRole)
+	}
+	if defaults, _ := users.NormalizeRoles(sa.DefaultRoles); slices.Contains(defaults, adminRole) {
+		return fmt.Errorf("default_roles may not hold the admin role %q: every new account would run the site", adminRole)
+	}
 	if err := checkRealm(sa.Realm); err != nil {
 		return err
 	}

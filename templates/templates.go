@@ -28,7 +28,7 @@ var embedded embed.FS
 // Names are the pages a site owner may replace, and AssetNames the files the
 // pages load from the plugin's prefix, which may be replaced too.
 var (
-	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html", "forbidden.html", "account.html", "reset.html"}
+	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html", "forbidden.html", "account.html", "reset.html", "admin.html"}
 	AssetNames = []string{"style.css", "show-password.js"}
 )
 
@@ -71,6 +71,25 @@ type Data struct {
 	Token             string       // on register.html (an invitation) and reset.html: the one-time link's token, for a hidden field
 	Roles             string       // on account.html: the user's roles, joined with ", "
 	Sessions          []SessionRow // on account.html: the user's sessions, this one first
+	Accounts          []AccountRow // on admin.html: one page of the accounts that match Search
+	Search            string       // on admin.html: what the accounts were searched for
+	Page, Pages       int          // on admin.html: this page of Accounts, and how many there are
+	Total             int          // on admin.html: how many accounts match Search
+	NeedPassword      bool         // on admin.html: the login is too old for actions; confirm the password first
+	Invites           bool         // on admin.html: registration is by invitation, so invitations can be made
+	Link              string       // on admin.html: a link just made, shown this once
+	LinkWhat          string       // on admin.html: what the link is ("Invitation", "Password reset link for alice")
+	LinkExpires       string       // on admin.html: until when the link works
+}
+
+// AccountRow is one account on the admin page.
+type AccountRow struct {
+	Username string
+	Created  string
+	Roles    string // joined with ", "
+	Pending  bool   // registered, waits for approval
+	Disabled bool
+	Self     bool // the admin looking at the page
 }
 
 // SessionRow is one of the user's sessions on the account page, written
@@ -86,12 +105,28 @@ type SessionRow struct {
 	Remembered bool
 }
 
+// ActionButton is what admin.html's "admin-action" template gets: one
+// button that posts Action for User.
+type ActionButton struct {
+	Page                Data
+	User, Action, Label string
+}
+
+// funcs are the helpers the pages may call.
+var funcs = template.FuncMap{
+	"adminAction": func(page Data, user, action, label string) ActionButton {
+		return ActionButton{Page: page, User: user, Action: action, Label: label}
+	},
+	"add": func(a, b int) int { return a + b },
+	"sub": func(a, b int) int { return a - b },
+}
+
 // Load parses the embedded pages, then any replacements in dir, and renders
 // each once with sample data. A template that fails to parse or to render
 // stops the config from loading, with the file and line in the error,
 // rather than turning into a 500 on the day someone logs in.
 func Load(dir string) (*Pages, error) {
-	tmpl := template.New("pages")
+	tmpl := template.New("pages").Funcs(funcs)
 	assets := map[string][]byte{}
 	for _, name := range Names {
 		src, err := embedded.ReadFile(name)
@@ -121,11 +156,14 @@ func Load(dir string) (*Pages, error) {
 	// One bare page and one with every field set, so that most branches run.
 	samples := []Data{
 		{Heading: "Sample", Prefix: "/auth", Next: "/", MinPasswordLength: 8, Status: 200},
+		{Heading: "Sample", Prefix: "/auth", Next: "/", MinPasswordLength: 8, Status: 401, NeedPassword: true, Accounts: []AccountRow{{Username: "a"}}},
 		{
 			Title: "Site", Heading: "Sample", Prefix: "/auth", Next: "/x", Username: "user", Remember: true,
 			Notice: "notice", Error: "error", UsernameError: "error", PasswordError: "error", ConfirmError: "error",
 			Message: "message", User: "user", RememberMe: "30 days", Registration: true, MinPasswordLength: 8,
 			CSRFToken: "token", Retry: "/auth/login", Status: 403, AssetVersion: "0123456789ab",
+			Accounts: []AccountRow{{Username: "alice", Created: "today", Roles: "admin", Self: true}, {Username: "bob", Pending: true}, {Username: "carol", Disabled: true}},
+			Search:   "a", Page: 2, Pages: 3, Total: 120, Invites: true, Link: "https://example.com/auth/reset?token=x", LinkWhat: "Invitation", LinkExpires: "tomorrow",
 			Token: "token", Roles: "staff", Sessions: []SessionRow{
 				{Ref: "ref1", Agent: "Firefox on Linux", IP: "192.0.2.1", Created: "today", Seen: "now", Current: true},
 				{Ref: "ref2", Agent: "Safari on iPhone", IP: "192.0.2.2", Created: "yesterday", Seen: "today", Remembered: true},

@@ -329,6 +329,12 @@ func (m *Manager) endCookie(ctx context.Context, name, value string) (bool, erro
 	return m.store.End(ctx, id)
 }
 
+// UpdateAccount changes user's account and has every instance read it
+// again at the user's next request; see the package function.
+func (m *Manager) UpdateAccount(ctx context.Context, accounts users.Store, user string, change func(*users.Account) error) error {
+	return UpdateAccount(ctx, accounts, m.store, user, change)
+}
+
 // EndAllFor ends every session of user, on every instance, and tells how
 // many records it deleted.
 func (m *Manager) EndAllFor(ctx context.Context, user string) (int, error) {

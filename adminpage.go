@@ -1,0 +1,266 @@
+package sessionauth
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
+	"github.com/caddy-session-auth/caddy-session-auth/templates"
+	"github.com/caddy-session-auth/caddy-session-auth/users"
+)
+
+// The admin page lets accounts with AdminRole run the realm's accounts
+// from a browser: find them, approve, disable or enable, set roles,
+// delete, end their sessions, and make invitation and reset links. Every
+// action is a POST with the page's form token, from a login at most
+// reauthAfter old (older ones confirm the password first, which starts a
+// fresh session), and leaves one line in the audit log.
+
+const (
+	adminPageSize = 50
+	// reauthAfter is how old a login may be for admin actions: a browser
+	// left logged in must not let a passer-by run the site.
+	reauthAfter = 10 * time.Minute
+)
+
+// adminNotices are what the page says after each action.
+var adminNotices = map[string]string{
+	"confirmed":    "Password confirmed. Admin actions are open for the next 10 minutes.",
+	"approve":      "The account is approved and can log in.",
+	"disable":      "The account is disabled and its sessions are logged out.",
+	"enable":       "The account is enabled.",
+	"roles":        "The roles are set; they apply at the user's next request.",
+	"delete":       "The account is deleted and its sessions are logged out.",
+	"end-sessions": "The account's sessions are logged out.",
+}
+
+// adminOwner is the logged-in admin behind the request, or answered when
+// there is none: the browser is sent to log in, and an account without
+// the admin role is refused.
+func (sa *SessionAuth) adminOwner(w http.ResponseWriter, r *http.Request) (session.Session, users.Account, bool, error) {
+	s, acct, answered, err := sa.pageOwner(w, r, "/admin")
+	if answered {
+		return s, acct, true, err
+	}
+	if !slices.Contains(acct.Roles, sa.AdminRole) {
+		return s, acct, true, sa.forbid(w, r, s)
+	}
+	return s, acct, false, nil
+}
+
+// needsReauth tells whether the session's login is too old for admin
+// actions.
+func (sa *SessionAuth) needsReauth(s session.Session) bool {
+	return now().Sub(s.Created) > reauthAfter
+}
+
+func (sa *SessionAuth) serveAdminPage(w http.ResponseWriter, r *http.Request) error {
+	s, admin, answered, err := sa.adminOwner(w, r)
+	if answered {
+		return err
+	}
+	q := r.URL.Query()
+	return sa.adminPage(w, r, http.StatusOK, s, admin, templates.Data{Notice: adminNotices[q.Get("done")]})
+}
+
+// adminPage renders the page: the accounts that match the search, one
+// page of them, sorted by name, pending ones first.
+func (sa *SessionAuth) adminPage(w http.ResponseWriter, r *http.Request, status int, s session.Session, admin users.Account, data templates.Data) error {
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		q = r.PostForm
+	}
+	search := strings.ToLower(strings.TrimSpace(q.Get("q")))
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	all, err := sa.users.List(r.Context())
+	if err != nil {
+		return sa.unavailable(w, r, "admin page", err)
+	}
+	matching := slices.DeleteFunc(all, func(a users.Account) bool { return !strings.Contains(a.Username, search) })
+	slices.SortStableFunc(matching, func(a, b users.Account) int {
+		if a.Pending != b.Pending {
+			if a.Pending {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Username, b.Username)
+	})
+	pages := max((len(matching)+adminPageSize-1)/adminPageSize, 1)
+	page = min(page, pages)
+	from := (page - 1) * adminPageSize
+	for _, a := range matching[from:min(from+adminPageSize, len(matching))] {
+		data.Accounts = append(data.Accounts, templates.AccountRow{
+			Username: a.Username,
+			Created:  shownTime(a.Created),
+			Roles:    strings.Join(a.Roles, ", "),
+			Pending:  a.Pending,
+			Disabled: a.Disabled,
+			Self:     a.Username == admin.Username,
+		})
+	}
+	data.Heading = "Accounts"
+	data.User = admin.Username
+	data.Search = search
+	data.Page, data.Pages, data.Total = page, pages, len(matching)
+	data.NeedPassword = sa.needsReauth(s)
+	data.Invites = sa.Registration == "invite"
+	return sa.form(w, r, status, "admin.html", data)
+}
+
+// handleAdmin runs one admin action.
+func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error {
+	s, admin, answered, err := sa.adminOwner(w, r)
+	if answered {
+		return err
+	}
+	ctx := r.Context()
+	action := r.PostForm.Get("action")
+	refuse := func(status int, msg string) error {
+		return sa.adminPage(w, r, status, s, admin, templates.Data{Error: msg})
+	}
+	if action == "confirm" {
+		ok, _, err := sa.confirmPassword(w, r, admin, r.PostForm.Get("password"), "That is not your password.", refuse)
+		if !ok {
+			return err
+		}
+		// A fresh session, with a fresh id, dates the confirmation.
+		if err := sa.sessions.Start(w, r, admin, s.Remember); err != nil {
+			return sa.unavailable(w, r, "admin page", err)
+		}
+		sa.auditLine(r, admin.Username, "confirm password", "")
+		return sa.backToAdmin(w, r, "confirmed")
+	}
+	if sa.needsReauth(s) {
+		return refuse(http.StatusUnauthorized, "Confirm your password first: your login is more than 10 minutes old.")
+	}
+	if action == "invite" {
+		return sa.adminInvite(w, r, s, admin)
+	}
+	name, err := users.Normalize(r.PostForm.Get("user"))
+	if err != nil {
+		return refuse(http.StatusBadRequest, "There is no such account.")
+	}
+	target, err := sa.users.Get(ctx, name)
+	if errors.Is(err, users.ErrNotFound) {
+		return refuse(http.StatusNotFound, "There is no account "+name+" (any more).")
+	}
+	if err != nil {
+		return sa.unavailable(w, r, "admin action", err)
+	}
+	self := name == admin.Username
+	switch action {
+	case "approve":
+		err = sa.sessions.UpdateAccount(ctx, sa.users, name, func(a *users.Account) error { a.Pending = false; return nil })
+	case "enable":
+		err = sa.sessions.UpdateAccount(ctx, sa.users, name, func(a *users.Account) error { a.Disabled = false; return nil })
+	case "disable", "delete":
+		if self {
+			return refuse(http.StatusConflict, "You cannot "+action+" your own account here. Another admin can, or the command line.")
+		}
+		if action == "disable" {
+			err = sa.users.Update(ctx, name, func(a *users.Account) error { a.Disabled = true; return nil })
+		} else {
+			err = sa.users.Delete(ctx, name)
+		}
+		if err == nil {
+			_, err = sa.sessions.EndAllFor(ctx, name)
+		}
+	case "end-sessions":
+		_, err = sa.sessions.EndAllFor(ctx, name)
+	case "roles":
+		roles, rerr := users.NormalizeRoles(strings.FieldsFunc(r.PostForm.Get("roles"), func(c rune) bool { return c == ',' || c == ' ' }))
+		if rerr != nil {
+			return refuse(http.StatusBadRequest, users.Explain(rerr))
+		}
+		if self && !slices.Contains(roles, sa.AdminRole) {
+			return refuse(http.StatusConflict, "You cannot take the "+sa.AdminRole+" role from yourself here. Another admin can, or the command line.")
+		}
+		err = sa.sessions.UpdateAccount(ctx, sa.users, name, func(a *users.Account) error { a.Roles = roles; return nil })
+		if err == nil {
+			sa.auditLine(r, admin.Username, action, name, zap.Strings("roles", roles))
+			return sa.backToAdmin(w, r, action)
+		}
+	case "reset-link":
+		if !target.CanLogIn() {
+			return refuse(http.StatusConflict, name+" is disabled or waits for approval: enable or approve the account first.")
+		}
+		g := onetime.Grant{Kind: onetime.Reset, User: name, Stamp: target.Stamp, By: admin.Username, Created: now(), Expires: now().Add(defaultResetLifetime)}
+		return sa.showLink(w, r, s, admin, g, "/reset?token=", "Password reset link for "+name)
+	default:
+		return refuse(http.StatusBadRequest, "The page did not say what to do. Open it again and retry.")
+	}
+	if errors.Is(err, users.ErrNotFound) {
+		return refuse(http.StatusNotFound, "There is no account "+name+" (any more).")
+	}
+	if err != nil {
+		return sa.unavailable(w, r, "admin action", err)
+	}
+	sa.auditLine(r, admin.Username, action, name)
+	return sa.backToAdmin(w, r, action)
+}
+
+// adminInvite makes an invitation, with the roles the form names.
+func (sa *SessionAuth) adminInvite(w http.ResponseWriter, r *http.Request, s session.Session, admin users.Account) error {
+	if sa.Registration != "invite" {
+		return sa.adminPage(w, r, http.StatusConflict, s, admin, templates.Data{Error: "Invitations work only where registration is by invitation (registration invite)."})
+	}
+	roles, err := users.NormalizeRoles(strings.FieldsFunc(r.PostForm.Get("roles"), func(c rune) bool { return c == ',' || c == ' ' }))
+	if err != nil {
+		return sa.adminPage(w, r, http.StatusBadRequest, s, admin, templates.Data{Error: users.Explain(err)})
+	}
+	g := onetime.Grant{Kind: onetime.Invite, Roles: roles, By: admin.Username, Created: now(), Expires: now().Add(defaultInviteLifetime)}
+	return sa.showLink(w, r, s, admin, g, "/register?invite=", "Invitation")
+}
+
+// showLink issues a link and shows it, once, on the page itself (a
+// response to a POST, never stored or logged). The link's address is the
+// one the admin's browser reached the site at.
+func (sa *SessionAuth) showLink(w http.ResponseWriter, r *http.Request, s session.Session, admin users.Account, g onetime.Grant, path, what string) error {
+	token, err := sa.tokens.Issue(r.Context(), g)
+	if err != nil {
+		return sa.unavailable(w, r, "making a link", err)
+	}
+	scheme := "http"
+	if sa.secure(r) {
+		scheme = "https"
+	}
+	sa.auditLine(r, admin.Username, "make "+g.Kind+" link", g.User, zap.Strings("roles", g.Roles), zap.Time("expires", g.Expires))
+	w.Header().Set("Referrer-Policy", "origin")
+	return sa.adminPage(w, r, http.StatusOK, s, admin, templates.Data{
+		Link:        scheme + "://" + r.Host + sa.PathPrefix + path + token,
+		LinkWhat:    what,
+		LinkExpires: shownTime(g.Expires),
+	})
+}
+
+// backToAdmin sends the browser back to the page it acted from, with
+// the notice for what was done.
+func (sa *SessionAuth) backToAdmin(w http.ResponseWriter, r *http.Request, done string) error {
+	v := url.Values{"done": {done}}
+	if q := r.PostForm.Get("q"); q != "" {
+		v.Set("q", q)
+	}
+	if p := r.PostForm.Get("page"); p != "" {
+		v.Set("page", p)
+	}
+	return seeOther(w, sa.PathPrefix+"/admin?"+v.Encode())
+}
+
+// auditLine writes one line to the audit log: who did what to whom, from
+// where. Never a password, token or session id.
+func (sa *SessionAuth) auditLine(r *http.Request, admin, action, user string, fields ...zap.Field) {
+	sa.audit.Info("admin action", append([]zap.Field{
+		zap.String("admin", admin), zap.String("action", action), zap.String("user", user),
+		zap.String("realm", sa.Realm), zap.String("client_ip", clientIP(r)),
+	}, fields...)...)
+}
