@@ -2,8 +2,8 @@ package sessionauth
 
 import (
 	"crypto/sha256"
-	"html"
 	"encoding/hex"
+	"html"
 	"net/http"
 	"net/url"
 	"os"

@@ -3,8 +3,8 @@ package sessionauth
 import (
 	"context"
 	"errors"
-	"slices"
 	"net/http"
+	"slices"
 
 	"go.uber.org/zap"
 
