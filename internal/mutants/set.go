@@ -1,9 +1,8 @@
 package main
 
 // set is the standing set of mutants: at least one per numbered security
-// rule of DESIGN.md that has code (rules 1 to 16; rule 17, one-time
-// tokens, admin re-authentication and audit lines, has no code yet, so no
-// mutant), and one per guarantee the session layer and its per-user index
+// rule of DESIGN.md (rule 17's recovery codes come with the second
+// factor), and one per guarantee the session layer and its per-user index
 // make. Each names the
 // tests meant to catch it; the run fails if they do not.
 var set = []mutant{
@@ -410,6 +409,66 @@ var set = []mutant{
 		find: "if until, err := sa.throttle.Hit(ctx, lock, sa.accountRule(), now()); err != nil {",
 		repl: "if until, err := (time.Time{}), error(nil); err != nil {",
 		pkg:  ".", tests: "TestWrongCurrentPasswordsLockTheAccount",
+	},
+
+	// Rule 17: one-time links random, hashed at rest, single use, expiring,
+	// never logged; admin actions need the role, a recent password check,
+	// and leave an audit line.
+	{
+		name: "token-stored-in-clear", rule: "17", file: "internal/onetime/onetime.go",
+		find: "\tsum := sha256.Sum256([]byte(token))\n\treturn hex.EncodeToString(sum[:])\n",
+		repl: "\tsum := sha256.Sum256(nil)\n\treturn hex.EncodeToString(sum[:]) + token\n",
+		pkg:  "./internal/onetime", tests: "TestTheStoreKeepsOnlyTheTokensHash",
+	},
+	{
+		name: "files-token-used-twice", rule: "17", file: "internal/onetime/files.go",
+		find: "taken := s.path(token) + \".used-\" + newToken()[:16]", repl: "taken := s.path(token)",
+		pkg: "./internal/onetime", tests: "TestOnlyOneOfSimultaneousUsesGetsTheGrant",
+	},
+	{
+		name: "redis-token-used-twice", rule: "17", file: "internal/onetime/redis.go",
+		find: "if v then redis.call('DEL', KEYS[1]) end", repl: "if false then redis.call('DEL', KEYS[1]) end",
+		pkg: "./internal/onetime", tests: "TestPeekShowsTheGrantWithoutUsingItAndUseTakesItOnce",
+	},
+	{
+		name: "token-never-expires", rule: "17", file: "internal/onetime/onetime.go",
+		find: "if !now.Before(g.Expires) {\n\t\treturn Grant{}, ErrExpired", repl: "if false {\n\t\treturn Grant{}, ErrExpired",
+		pkg: "./internal/onetime", tests: "TestAnExpiredTokenSaysExpiredNotInvalid",
+	},
+	{
+		name: "token-in-the-access-log", rule: "17", file: "links.go",
+		find: "caddyhttp.SetVar(r.Context(), caddyhttp.LogSkipVar, true)", repl: "caddyhttp.SetVar(r.Context(), \"not_\"+caddyhttp.LogSkipVar, true)",
+		pkg: ".", tests: "TestInviteLinkRegistersOnceWithItsRoles",
+	},
+	{
+		name: "token-in-the-referer", rule: "17", file: "links.go",
+		find: "w.Header().Set(\"Referrer-Policy\", \"origin\")\n}", repl: "w.Header().Set(\"Referrer-Policy\", \"same-origin\")\n}",
+		pkg: ".", tests: "TestInviteLinkRegistersOnceWithItsRoles|TestResetLinkSetsThePasswordOnceEndsSessionsAndUnlocks",
+	},
+	{
+		name: "invitation-not-spent", rule: "17", file: "register.go",
+		find: "g, err := sa.tokens.Use(ctx, token, now())", repl: "g, err := sa.tokens.Peek(ctx, token, now())",
+		pkg: ".", tests: "TestInviteLinkRegistersOnceWithItsRoles",
+	},
+	{
+		name: "reset-link-outlives-a-password-change", rule: "17", file: "links.go",
+		find: "(acct.Stamp != g.Stamp || !acct.CanLogIn())", repl: "(!acct.CanLogIn())",
+		pkg: ".", tests: "TestResetLinkSetsThePasswordOnceEndsSessionsAndUnlocks",
+	},
+	{
+		name: "admin-page-without-the-role", rule: "17", file: "adminpage.go",
+		find: "if !slices.Contains(acct.Roles, sa.AdminRole) {", repl: "if false {",
+		pkg: ".", tests: "TestAdminPageIsForAdminsOnly",
+	},
+	{
+		name: "admin-action-without-a-recent-password", rule: "17", file: "adminpage.go",
+		find: "return now().Sub(s.Created) > reauthAfter", repl: "return false",
+		pkg: ".", tests: "TestAdminActionsNeedARecentPassword",
+	},
+	{
+		name: "admin-action-not-audited", rule: "17", file: "adminpage.go",
+		find: "\tsa.auditLine(r, admin.Username, action, name)\n\treturn sa.backToAdmin(w, r, action)\n}\n", repl: "\treturn sa.backToAdmin(w, r, action)\n}\n",
+		pkg: ".", tests: "TestAdminActionsApplyAtOnceAndLeaveAnAuditLine",
 	},
 
 	// The per-user index: a user's own sessions, and only theirs, found
