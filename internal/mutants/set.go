@@ -189,7 +189,7 @@ var set = []mutant{
 		pkg:  ".", tests: "TestSecretsNeverLoggedOrShown",
 	},
 	{
-		name: "session-file-named-in-errors", rule: "13", file: "internal/session/files.go",
+		name: "session-file-named-in-errors", rule: "13", file: "internal/atomicfile/hidepath.go",
 		find: "\tvar pathErr *fs.PathError\n\tif errors.As(err, &pathErr) {",
 		repl: "\tvar pathErr *fs.PathError\n\tif false && errors.As(err, &pathErr) {",
 		pkg:  "./internal/session", tests: "TestFileErrorsNeverNameTheSessionFile",

@@ -3,7 +3,6 @@ package onetime
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -114,16 +113,5 @@ func (s *Files) Purge(now time.Time) (int, error) {
 	return n, nil
 }
 
-// hidePath drops file names from an error: a token file is named after the
-// token's hash, which must not reach a log either.
-func hidePath(err error) error {
-	var pathErr *fs.PathError
-	if errors.As(err, &pathErr) {
-		return fmt.Errorf("token file: %s: %w", pathErr.Op, pathErr.Err)
-	}
-	var linkErr *os.LinkError
-	if errors.As(err, &linkErr) {
-		return fmt.Errorf("token file: %s: %w", linkErr.Op, linkErr.Err)
-	}
-	return err
-}
+// hidePath drops file names from an error (see atomicfile.HidePath).
+func hidePath(err error) error { return atomicfile.HidePath(err, "token file") }

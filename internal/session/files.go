@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -230,16 +229,5 @@ func (s *Files) write(id string, rec Record, ttl time.Duration) error {
 	return hidePath(atomicfile.Write(s.path(id), encodeRecord(data, rec), 0o600))
 }
 
-// hidePath drops file names from an error: a session file is named after
-// its session id, which must never reach a log.
-func hidePath(err error) error {
-	var pathErr *fs.PathError
-	if errors.As(err, &pathErr) {
-		return fmt.Errorf("session file: %s: %w", pathErr.Op, pathErr.Err)
-	}
-	var linkErr *os.LinkError
-	if errors.As(err, &linkErr) {
-		return fmt.Errorf("session file: %s: %w", linkErr.Op, linkErr.Err)
-	}
-	return err
-}
+// hidePath drops file names from an error (see atomicfile.HidePath).
+func hidePath(err error) error { return atomicfile.HidePath(err, "session file") }
