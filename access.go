@@ -165,6 +165,12 @@ func (rule *AccessRule) admits(user string, roles []string) bool {
 func (sa *SessionAuth) forbid(w http.ResponseWriter, r *http.Request, s session.Session) error {
 	sa.logger.Info("request refused by an access rule",
 		zap.String("username", s.User), zap.String("path", r.URL.Path), zap.String("client_ip", clientIP(r)))
+	return sa.refuse(w, r, s)
+}
+
+// refuse answers 403 to a logged-in user: the page for browsers, a bare
+// error otherwise.
+func (sa *SessionAuth) refuse(w http.ResponseWriter, r *http.Request, s session.Session) error {
 	if isBrowserPageLoad(r) {
 		return sa.render(w, http.StatusForbidden, "forbidden.html", templates.Data{
 			Heading: "No access",

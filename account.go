@@ -109,10 +109,24 @@ func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) err
 			zap.String("session", r.PostForm.Get("session")), zap.String("client_ip", clientIP(r)))
 		return seeOther(w, sa.PathPrefix+"/account?done=ended")
 	case "end-others":
-		n, err := sa.sessions.EndOthers(ctx, acct.Username, s)
+		// A new stamp ends every other session, also those no index lists
+		// and logins in flight; this browser gets a new session.
+		changed, err := users.RenewStamp(ctx, sa.users, acct.Username, acct.Stamp)
+		if errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound) {
+			return seeOther(w, sa.PathPrefix+"/account")
+		}
 		if err != nil {
 			return sa.unavailable(w, r, "ending sessions", err)
 		}
+		n, err := sa.sessions.EndAllFor(ctx, acct.Username)
+		if err != nil {
+			sa.logger.Warn("other sessions ended by a new stamp, but deleting them failed (they end at their next request)",
+				zap.String("username", acct.Username), zap.Error(err))
+		}
+		if err := sa.sessions.Start(w, r, changed, s.Remember); err != nil {
+			return sa.unavailable(w, r, "ending sessions", err)
+		}
+		sa.rememberDevice(w, r, changed, sa.knownDevice(r, acct))
 		sa.logger.Info("other sessions ended by their user", zap.String("username", acct.Username),
 			zap.Int("ended", n), zap.String("client_ip", clientIP(r)))
 		return seeOther(w, sa.PathPrefix+"/account?done=others")

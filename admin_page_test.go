@@ -61,10 +61,17 @@ func TestAdminPageIsForAdminsOnly(t *testing.T) {
 	if r := carl.get("/auth/admin"); r.status != http.StatusForbidden || strings.Contains(r.body, "ada") {
 		t.Fatalf("an account without the admin role: %d; want 403 showing no account:\n%s", r.status, r.body)
 	}
-	token := pageToken(t, carl.get("/auth/account")) // a valid token of carl's, for another form
-	if r := carl.postWith("/auth/admin", url.Values{"action": {"delete"}, "user": {"ada"}, formTokenField: {token}}, formHeader()); r.status != http.StatusForbidden {
-		t.Fatalf("an admin action from an account without the role: %d; want 403", r.status)
+	// A browser that holds a real admin form token (an admin used it, or
+	// its account lost the role since) posts as an account without the role.
+	shared := loggedIn(t, "ada")
+	token := pageToken(t, shared.get("/auth/admin"))
+	if r := shared.login("carl", testPassword, "/"); r.status != http.StatusSeeOther {
+		t.Fatalf("carl logging in: %d", r.status)
 	}
+	if r := shared.post("/auth/admin", url.Values{"action": {"end-sessions"}, "user": {"ada"}, formTokenField: {token}}); r.status != http.StatusForbidden {
+		t.Fatalf("an admin action from an account without the role, with an admin form token: %d; want 403", r.status)
+	}
+	wantGranted(t, ada.get("/members/x"), "ada after carl's refused action")
 	r := ada.get("/auth/admin")
 	if r.status != http.StatusOK || !strings.Contains(r.body, "<strong>carl</strong>") || !strings.Contains(r.body, "2 accounts") {
 		t.Fatalf("the admin's page: %d; want both accounts listed:\n%s", r.status, r.body)
@@ -119,13 +126,18 @@ func TestAdminActionsApplyAtOnceAndLeaveAnAuditLine(t *testing.T) {
 			t.Fatalf("dora with the password she set: %d", r.status)
 		}
 
+		cli("role", "add", "dora", "admin")
 		for _, tc := range []struct{ action, user, extra, says string }{
 			{"disable", "ada", "", "your own account"},
 			{"delete", "ada", "", "your own account"},
 			{"roles", "ada", "staff", "from yourself"},
+			{"disable", "dora", "", "dora is an admin"},
+			{"delete", "dora", "", "dora is an admin"},
+			{"reset-link", "dora", "", "dora is an admin"},
+			{"roles", "dora", "staff", "dora is an admin"},
 		} {
 			if r := ada.adminDo(tc.action, tc.user, "roles", tc.extra); r.status != http.StatusConflict || !strings.Contains(r.body, tc.says) {
-				t.Fatalf("%s of her own account: %d; want 409 saying %q:\n%s", tc.action, r.status, tc.says, r.body)
+				t.Fatalf("%s of %s: %d; want 409 saying %q:\n%s", tc.action, tc.user, r.status, tc.says, r.body)
 			}
 		}
 		wantSeeOther(t, ada.adminDo("delete", "carl"), "/auth/admin?done=delete", "delete")

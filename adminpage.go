@@ -51,7 +51,8 @@ func (sa *SessionAuth) adminOwner(w http.ResponseWriter, r *http.Request) (sessi
 		return s, acct, true, err
 	}
 	if !slices.Contains(acct.Roles, sa.AdminRole) {
-		return s, acct, true, sa.forbid(w, r, s)
+		sa.logger.Info("admin page refused: no admin role", zap.String("username", s.User), zap.String("client_ip", clientIP(r)))
+		return s, acct, true, sa.refuse(w, r, s)
 	}
 	return s, acct, false, nil
 }
@@ -158,55 +159,77 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 		return sa.unavailable(w, r, "admin action", err)
 	}
 	self := name == admin.Username
+	otherAdmin := !self && slices.Contains(target.Roles, sa.AdminRole)
+	var write func() error // the change to the account
+	after := func() error { return sa.sessions.UserChanged(ctx, name) }
+	var fields []zap.Field
 	switch action {
 	case "approve":
-		err = sa.sessions.UpdateAccount(ctx, sa.users, name, func(a *users.Account) error { a.Pending = false; return nil })
+		write = func() error { return sa.users.Update(ctx, name, func(a *users.Account) error { a.Pending = false; return nil }) }
 	case "enable":
-		err = sa.sessions.UpdateAccount(ctx, sa.users, name, func(a *users.Account) error { a.Disabled = false; return nil })
-	case "disable", "delete":
-		if self {
-			return refuse(http.StatusConflict, "You cannot "+action+" your own account here. Another admin can, or the command line.")
-		}
-		if action == "disable" {
-			err = sa.users.Update(ctx, name, func(a *users.Account) error { a.Disabled = true; return nil })
-		} else {
-			err = sa.users.Delete(ctx, name)
-		}
-		if err == nil {
-			_, err = sa.sessions.EndAllFor(ctx, name)
-		}
+		write = func() error { return sa.users.Update(ctx, name, func(a *users.Account) error { a.Disabled = false; return nil }) }
 	case "end-sessions":
-		_, err = sa.sessions.EndAllFor(ctx, name)
-	case "roles":
-		roles, rerr := users.NormalizeRoles(strings.FieldsFunc(r.PostForm.Get("roles"), func(c rune) bool { return c == ',' || c == ' ' }))
-		if rerr != nil {
-			return refuse(http.StatusBadRequest, users.Explain(rerr))
+		// A new stamp ends every session, also those no index lists and
+		// logins in flight; ending the listed ones has every instance
+		// forget them now.
+		write = func() error { _, err := users.RenewStamp(ctx, sa.users, name, target.Stamp); return err }
+		after = func() error { _, err := sa.sessions.EndAllFor(ctx, name); return err }
+	case "disable", "delete", "roles", "reset-link":
+		switch {
+		case self && action != "roles" && action != "reset-link":
+			return refuse(http.StatusConflict, "You cannot "+action+" your own account here. Another admin can, or the command line.")
+		case otherAdmin:
+			// One admin must not be able to take over another's account.
+			return refuse(http.StatusConflict, name+" is an admin: change admin accounts from the command line.")
 		}
-		if self && !slices.Contains(roles, sa.AdminRole) {
-			return refuse(http.StatusConflict, "You cannot take the "+sa.AdminRole+" role from yourself here. Another admin can, or the command line.")
+		switch action {
+		case "disable":
+			write = func() error { return sa.users.Update(ctx, name, users.Disable) }
+			after = func() error { _, err := sa.sessions.EndAllFor(ctx, name); return err }
+		case "delete":
+			write = func() error { return sa.users.Delete(ctx, name) }
+			after = func() error { _, err := sa.sessions.EndAllFor(ctx, name); return err }
+		case "roles":
+			roles, err := rolesField(r)
+			if err != nil {
+				return refuse(http.StatusBadRequest, users.Explain(err))
+			}
+			if self && !slices.Contains(roles, sa.AdminRole) {
+				return refuse(http.StatusConflict, "You cannot take the "+sa.AdminRole+" role from yourself here. Another admin can, or the command line.")
+			}
+			write = func() error { return sa.users.Update(ctx, name, func(a *users.Account) error { a.Roles = roles; return nil }) }
+			fields = append(fields, zap.Strings("roles", roles))
+		case "reset-link":
+			if !target.CanLogIn() {
+				return refuse(http.StatusConflict, name+" is disabled or waits for approval: enable or approve the account first.")
+			}
+			g := onetime.Grant{Kind: onetime.Reset, User: name, Stamp: target.Stamp, By: admin.Username, Created: now(), Expires: now().Add(defaultResetLifetime)}
+			return sa.showLink(w, r, s, admin, g, "/reset?token=", "Password reset link for "+name)
 		}
-		err = sa.sessions.UpdateAccount(ctx, sa.users, name, func(a *users.Account) error { a.Roles = roles; return nil })
-		if err == nil {
-			sa.auditLine(r, admin.Username, action, name, zap.Strings("roles", roles))
-			return sa.backToAdmin(w, r, action)
-		}
-	case "reset-link":
-		if !target.CanLogIn() {
-			return refuse(http.StatusConflict, name+" is disabled or waits for approval: enable or approve the account first.")
-		}
-		g := onetime.Grant{Kind: onetime.Reset, User: name, Stamp: target.Stamp, By: admin.Username, Created: now(), Expires: now().Add(defaultResetLifetime)}
-		return sa.showLink(w, r, s, admin, g, "/reset?token=", "Password reset link for "+name)
 	default:
 		return refuse(http.StatusBadRequest, "The page did not say what to do. Open it again and retry.")
 	}
-	if errors.Is(err, users.ErrNotFound) {
-		return refuse(http.StatusNotFound, "There is no account "+name+" (any more).")
-	}
-	if err != nil {
+	switch err := write(); {
+	case errors.Is(err, users.ErrNotFound), errors.Is(err, users.ErrChanged):
+		return refuse(http.StatusConflict, "The account "+name+" changed or went away meanwhile. Look again and retry.")
+	case err != nil:
 		return sa.unavailable(w, r, "admin action", err)
 	}
-	sa.auditLine(r, admin.Username, action, name)
+	// The account has changed: that is what the audit log must hold, even
+	// if telling the other instances fails below (the change then applies
+	// at their next read, within a second).
+	sa.auditLine(r, admin.Username, action, name, fields...)
+	if err := after(); err != nil {
+		sa.logger.Warn("admin action done, but ending or refreshing the user's sessions failed; they follow at their next request",
+			zap.String("user", name), zap.String("action", action), zap.Error(err))
+	}
 	return sa.backToAdmin(w, r, action)
+}
+
+// rolesField reads a form's roles field: names separated by commas or
+// spaces, normalised.
+func rolesField(r *http.Request) ([]string, error) {
+	return users.NormalizeRoles(strings.FieldsFunc(r.PostForm.Get("roles"), func(c rune) bool { return c == ',' || c == ' ' }))
 }
 
 // adminInvite makes an invitation, with the roles the form names.
@@ -214,7 +237,7 @@ func (sa *SessionAuth) adminInvite(w http.ResponseWriter, r *http.Request, s ses
 	if sa.Registration != "invite" {
 		return sa.adminPage(w, r, http.StatusConflict, s, admin, templates.Data{Error: "Invitations work only where registration is by invitation (registration invite)."})
 	}
-	roles, err := users.NormalizeRoles(strings.FieldsFunc(r.PostForm.Get("roles"), func(c rune) bool { return c == ',' || c == ' ' }))
+	roles, err := rolesField(r)
 	if err != nil {
 		return sa.adminPage(w, r, http.StatusBadRequest, s, admin, templates.Data{Error: users.Explain(err)})
 	}

@@ -343,7 +343,7 @@ func switchCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, action, 
 	switch action {
 	case "disable":
 		nothing = username + " is disabled already"
-		change = func(a *users.Account) error { a.Disabled = true; return nil }
+		change = users.Disable
 		if acct.Disabled {
 			change = nil
 		}
@@ -401,9 +401,14 @@ func readLinkFlags(fl caddycmd.Flags, action string) (linkFlags, error) {
 		return lf, nil
 	}
 	if expires != "" {
+		// A reset link is as good as the password: it lives a week at most.
+		most, say := 90*24*time.Hour, "90d"
+		if action == "reset-link" {
+			most, say = 7*24*time.Hour, "7d"
+		}
 		d, err := caddy.ParseDuration(expires)
-		if err != nil || d <= 0 || d > 90*24*time.Hour {
-			return lf, fmt.Errorf("--expires %q: give a duration from 1m to 90d, such as 1h or 7d", expires)
+		if err != nil || d < time.Minute || d > most {
+			return lf, fmt.Errorf("--expires %q: give a duration from 1m to %s, such as 1h or 2d", expires, say)
 		}
 		lf.expires = d
 	}

@@ -30,6 +30,8 @@ const (
 // access log skips the request (it would log the URI, query and all), and
 // the page sends only the site's origin as Referer, so neither its
 // stylesheet's request nor its form's post carries the token in a header.
+// Only the GET that opens a link needs it: the forms post the token in
+// their body, to URLs without one.
 func hideToken(w http.ResponseWriter, r *http.Request) {
 	caddyhttp.SetVar(r.Context(), caddyhttp.LogSkipVar, true)
 	w.Header().Set("Referrer-Policy", "origin")
@@ -81,6 +83,9 @@ func (sa *SessionAuth) resetGrant(ctx context.Context, token string, use bool) (
 	if errors.Is(err, users.ErrNotFound) || err == nil && (acct.Stamp != g.Stamp || !acct.CanLogIn()) {
 		return g, onetime.ErrInvalid
 	}
+	if err != nil && use {
+		_ = sa.tokens.Restore(ctx, token, g) // the backend failed, not the link
+	}
 	return g, err
 }
 
@@ -100,7 +105,6 @@ func (sa *SessionAuth) serveResetForm(w http.ResponseWriter, r *http.Request) er
 func (sa *SessionAuth) handleReset(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	token := r.PostForm.Get("token")
-	hideToken(w, r)
 	g, err := sa.resetGrant(ctx, token, false)
 	if err != nil {
 		return sa.badLink(w, r, "password reset", err)
@@ -148,18 +152,11 @@ func (sa *SessionAuth) handleReset(w http.ResponseWriter, r *http.Request) error
 	return seeOther(w, sa.PathPrefix+"/login?reset=1")
 }
 
-// inviteFromForm is the invitation a registration under "invite" carries:
-// in the URL on the first GET, in the form after that.
-func (sa *SessionAuth) inviteToken(w http.ResponseWriter, r *http.Request) string {
-	hideToken(w, r)
-	if r.Method == http.MethodPost {
-		return r.PostForm.Get("invite")
-	}
-	return r.URL.Query().Get("invite")
-}
-
+// serveInviteForm is the registration form under "invite", opened from an
+// invitation link; the form carries the token on.
 func (sa *SessionAuth) serveInviteForm(w http.ResponseWriter, r *http.Request) error {
-	token := sa.inviteToken(w, r)
+	token := r.URL.Query().Get("invite")
+	hideToken(w, r)
 	if token == "" {
 		return sa.message(w, r, http.StatusNotFound, "By invitation only", "Registration on this site needs an invitation link.")
 	}

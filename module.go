@@ -393,7 +393,7 @@ func (sa *SessionAuth) registrationOpen() bool {
 func (sa *SessionAuth) Validate() error {
 	adminRole := cmp.Or(sa.AdminRole, defaultAdminRole)
 	if role, err := users.NormalizeRole(adminRole); err != nil || role != adminRole {
-		return fmt.Errorf("admin_role %q: give a role name in lower case (letters, digits, . _ -)", adminRole)
+		return fmt.Errorf("admin_role %q: give a role name in lower case (letters, digits, _ and -)", adminRole)
 	}
 	if defaults, _ := users.NormalizeRoles(sa.DefaultRoles); slices.Contains(defaults, adminRole) {
 		return fmt.Errorf("default_roles may not hold the admin role %q: every new account would run the site", adminRole)

@@ -43,7 +43,7 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 	}
 	var invite onetime.Grant
 	if sa.Registration == "invite" {
-		form.Token = sa.inviteToken(w, r)
+		form.Token = r.PostForm.Get("invite")
 		var err error
 		if invite, err = sa.inviteGrant(r.Context(), form.Token); err != nil {
 			return sa.badLink(w, r, "invitation", err)
@@ -109,8 +109,8 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 }
 
 // registerInvited spends the invitation and creates the account with the
-// roles it brings. If the account cannot be made (the name is taken, the
-// backend failed), the invitation is put back, so the link still works.
+// roles it brings. If the name is taken, the invitation is put back, so
+// the link still works.
 func (sa *SessionAuth) registerInvited(ctx context.Context, token string, acct *users.Account) error {
 	g, err := sa.tokens.Use(ctx, token, now())
 	if err != nil {
@@ -126,11 +126,14 @@ func (sa *SessionAuth) registerInvited(ctx context.Context, token string, acct *
 		return err
 	}
 	acct.Roles = roles
-	if err := sa.users.Create(ctx, *acct); err != nil {
+	err = sa.users.Create(ctx, *acct)
+	if errors.Is(err, users.ErrTaken) {
+		// Nothing was made: the link still works. (Not after any other
+		// error: a write that failed to answer may still have landed, and
+		// the link must not make a second account.)
 		if rerr := sa.tokens.Restore(ctx, token, g); rerr != nil {
-			sa.logger.Warn("an invitation was spent on a registration that failed, and could not be put back", zap.Error(rerr))
+			sa.logger.Warn("an invitation was spent on a name that was taken, and could not be put back", zap.Error(rerr))
 		}
-		return err
 	}
-	return nil
+	return err
 }

@@ -16,8 +16,11 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
 // The browser tests drive Debian's Chromium (or $CHROMIUM) through the
@@ -497,8 +500,9 @@ func TestPagesPassAxe(t *testing.T) {
 
 // TestScreenshots renders the login and registration pages (and the
 // latter with an error), and the account page with two sessions, light
-// and dark, on a desktop and a phone, and checks that nothing is wider
-// than the screen. With SCREENSHOTS=1 it
+// and dark, on a desktop and a phone, and the admin page with four
+// accounts, one of them opened, light and dark on a desktop; it checks
+// that nothing is wider than the screen. With SCREENSHOTS=1 it
 // writes the pictures to the repository's docs/screenshots for the README;
 // otherwise to a temporary folder.
 func TestScreenshots(t *testing.T) {
@@ -509,14 +513,23 @@ func TestScreenshots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	site(t, "session_auth /members/*", "registration open\n\t\ttitle \"Example Co.\"\n\t\t"+fileBackend().lines(t))
+	lines := fileBackend().lines(t)
+	site(t, "session_auth /members/*", "registration open\n\t\ttitle \"Example Co.\"\n\t\t"+lines)
 	// Registered from a phone: the account page, in a browser of its own
 	// that is logged in, lists its session and the phone's.
 	newClientAs(t, safariOnIPhone).register("alice", testPassword, "/")
+	// The admin page lists ada (the admin), alice, bob with roles, and
+	// pat, who waits for approval.
+	store := accountStore(t, lines, "")
+	addAccount(t, store, "ada", "admin")
+	addAccount(t, store, "bob", "staff", "editor")
+	addAccountAs(t, store, users.Account{Username: "pat", Pending: true})
 	b := newBrowser(t, true)
 	ab := newBrowser(t, true)
 	ab.open("/auth/login")
 	ab.logInWith("alice", testPassword)
+	adb := newBrowser(t, true)
+	adb.logInAsAdmin("ada")
 	pages := map[string]func(){
 		"login":    func() { b.open("/auth/login"); b.blur() },
 		"register": func() { b.open("/auth/register"); b.blur() },
@@ -533,30 +546,38 @@ func TestScreenshots(t *testing.T) {
 			ab.wantSessions("the account page", "Chrome on Linux", "Safari on iPhone")
 			ab.blur()
 		},
+		"admin": func() {
+			adb.open("/auth/admin")
+			adb.wantListed("the admin page", "pat Waits for approval", "ada You admin", "alice", "bob editor, staff")
+			adb.openAccount("bob")
+			adb.blur()
+			adb.pointerAway()
+		},
 	}
-	shownBy := map[string]*browser{"account": ab}
+	shownBy := map[string]*browser{"account": ab, "admin": adb}
 	screens := []struct {
 		name          string
 		width, height int64
 		scale         float64
 		mobile        bool
+		pages         []string
 	}{
-		{"desktop", 1280, 800, 1, false},
-		{"phone", 390, 844, 2, true},
+		{"desktop", 1280, 800, 1, false, []string{"login", "register", "register-error", "account", "admin"}},
+		{"phone", 390, 844, 2, true, []string{"login", "register", "register-error", "account"}},
 	}
 	for _, sc := range screens {
 		opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(sc.scale)}
 		if sc.mobile {
 			opts = append(opts, chromedp.EmulateMobile)
 		}
-		for _, br := range []*browser{b, ab} {
+		for _, br := range []*browser{b, ab, adb} {
 			br.step("sizing the screen", chromedp.EmulateViewport(sc.width, sc.height, opts...))
 		}
 		for _, scheme := range []string{"light", "dark"} {
-			for _, br := range []*browser{b, ab} {
+			for _, br := range []*browser{b, ab, adb} {
 				br.colorScheme(scheme)
 			}
-			for _, page := range []string{"login", "register", "register-error", "account"} {
+			for _, page := range sc.pages {
 				pages[page]()
 				br := cmp.Or(shownBy[page], b)
 				if w := browserValue(br, "measuring", chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); w > sc.width {
@@ -578,6 +599,14 @@ func TestScreenshots(t *testing.T) {
 	b.open("/auth/login")
 	b.blur()
 	b.screenshot(filepath.Join(dir, "theme-login-desktop-light.png"))
+}
+
+// pointerAway moves the mouse off the page's controls, where a click
+// left it, and waits for the hover styles to fade.
+func (b *browser) pointerAway() {
+	b.t.Helper()
+	b.step("moving the pointer away", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1))
+	b.step("waiting for transitions", chromedp.Evaluate[chromedp.Void](`Promise.all(document.getAnimations().map(a => a.finished))`, chromedp.EvalAwaitPromise))
 }
 
 // screenshot saves what the tab shows as a PNG.

@@ -315,6 +315,14 @@ func testChangePassword(t *testing.T, s Store) {
 	if _, err := ChangePassword(ctx, s, "nobody", "x", []byte("h")); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("ChangePassword of a missing account = %v; want ErrNotFound", err)
 	}
+	other := mustCreate(t, s, "renew", "hash-r", time.Now())
+	renewed, err := RenewStamp(ctx, s, "renew", other.Stamp)
+	if err != nil || renewed.Stamp == other.Stamp || string(renewed.Hash) != "hash-r" || mustGet(t, s, "renew").Stamp != renewed.Stamp {
+		t.Fatalf("RenewStamp = %+v, %v; want a new stamp stored, the hash kept", renewed, err)
+	}
+	if _, err := RenewStamp(ctx, s, "renew", other.Stamp); !errors.Is(err, ErrChanged) {
+		t.Fatalf("RenewStamp with an old stamp = %v; want ErrChanged", err)
+	}
 }
 
 func testSetPasswordChangesStamp(t *testing.T, s Store) {

@@ -28,8 +28,11 @@ type Account struct {
 	// writer announces the change instead (session.UpdateAccount), so that
 	// it applies at the user's next request.
 	Roles []string `json:"roles,omitempty"`
-	// Disabled accounts cannot log in, and their sessions end at their
-	// next request (an operator's "disable"; "enable" clears it).
+	// Disabled accounts cannot log in, and their sessions are refused
+	// while it lasts (an operator's "disable"; "enable" clears it).
+	// Disabling also renews Stamp (see Disable), so that no session from
+	// before, nor a login in flight, nor a reset link, comes back with
+	// "enable".
 	Disabled bool `json:"disabled,omitempty"`
 	// Pending accounts registered where registration waits for approval:
 	// they cannot log in until an operator approves them.
@@ -84,17 +87,38 @@ func SetPassword(ctx context.Context, s Store, username string, hash []byte) err
 // their own password must not undo a reset, or a disable, that came in
 // between. It returns the account as stored.
 func ChangePassword(ctx context.Context, s Store, username, stamp string, hash []byte) (Account, error) {
+	return renew(ctx, s, username, stamp, func(a *Account) { a.Hash = bytes.Clone(hash) })
+}
+
+// RenewStamp gives the account a new stamp, which ends every session made
+// before it (logins in flight included), on the same terms as
+// ChangePassword: "log out everywhere else" is this, then a new session
+// for the browser that asked.
+func RenewStamp(ctx context.Context, s Store, username, stamp string) (Account, error) {
+	return renew(ctx, s, username, stamp, func(*Account) {})
+}
+
+func renew(ctx context.Context, s Store, username, stamp string, change func(*Account)) (Account, error) {
 	var changed Account
 	err := s.Update(ctx, username, func(a *Account) error {
 		if a.Stamp != stamp || !a.CanLogIn() {
 			return ErrChanged
 		}
-		a.Hash = bytes.Clone(hash)
+		change(a)
 		a.Stamp = NewStamp()
 		changed = *a
 		return nil
 	})
 	return changed, err
+}
+
+// Disable marks the account disabled and renews its stamp, so that its
+// sessions, a login in flight and its reset links all end for good, not
+// only while it stays disabled.
+func Disable(a *Account) error {
+	a.Disabled = true
+	a.Stamp = NewStamp()
+	return nil
 }
 
 // ErrChanged means an Update found the account changed since it was read.

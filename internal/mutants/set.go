@@ -376,13 +376,18 @@ var set = []mutant{
 	// Rule 16 on the account page and for disabled or pending accounts.
 	{
 		name: "own-password-change-keeps-stamp", rule: "16", file: "users/users.go",
-		find: "\t\ta.Hash = bytes.Clone(hash)\n\t\ta.Stamp = NewStamp()\n\t\tchanged = *a\n", repl: "\t\ta.Hash = bytes.Clone(hash)\n\t\tchanged = *a\n",
+		find: "\t\tchange(a)\n\t\ta.Stamp = NewStamp()\n", repl: "\t\tchange(a)\n",
 		pkg: "./users", tests: "TestFileStoreKeepsTheContract|TestRedisStoreKeepsTheContract",
 	},
 	{
 		name: "own-password-change-over-a-reset", rule: "16", file: "users/users.go",
 		find: "if a.Stamp != stamp || !a.CanLogIn() {", repl: "if !a.CanLogIn() {",
 		pkg: "./users", tests: "TestFileStoreKeepsTheContract|TestRedisStoreKeepsTheContract",
+	},
+	{
+		name: "disable-keeps-stamp", rule: "16", file: "users/users.go",
+		find: "\ta.Disabled = true\n\ta.Stamp = NewStamp()\n", repl: "\ta.Disabled = true\n",
+		pkg: "./users", tests: "TestDisableRenewsTheStamp",
 	},
 	{
 		name: "disabled-account-keeps-sessions", rule: "16", file: "internal/session/session.go",
@@ -461,22 +466,32 @@ var set = []mutant{
 		pkg: ".", tests: "TestAdminPageIsForAdminsOnly",
 	},
 	{
+		name: "admin-post-without-the-role", rule: "17", file: "adminpage.go",
+		find: "if !slices.Contains(acct.Roles, sa.AdminRole) {", repl: "if r.Method != http.MethodPost && !slices.Contains(acct.Roles, sa.AdminRole) {",
+		pkg: ".", tests: "TestAdminPageIsForAdminsOnly",
+	},
+	{
+		name: "admin-takes-over-another-admin", rule: "17", file: "adminpage.go",
+		find: "case otherAdmin:", repl: "case false && otherAdmin:",
+		pkg: ".", tests: "TestAdminActionsApplyAtOnceAndLeaveAnAuditLine",
+	},
+	{
 		name: "admin-action-without-a-recent-password", rule: "17", file: "adminpage.go",
 		find: "return now().Sub(s.Created) > reauthAfter", repl: "return false",
 		pkg: ".", tests: "TestAdminActionsNeedARecentPassword",
 	},
 	{
 		name: "admin-action-not-audited", rule: "17", file: "adminpage.go",
-		find: "\tsa.auditLine(r, admin.Username, action, name)\n\treturn sa.backToAdmin(w, r, action)\n}\n", repl: "\treturn sa.backToAdmin(w, r, action)\n}\n",
+		find: "\tsa.auditLine(r, admin.Username, action, name, fields...)\n", repl: "",
 		pkg: ".", tests: "TestAdminActionsApplyAtOnceAndLeaveAnAuditLine",
 	},
 
 	// The per-user index: a user's own sessions, and only theirs, found
 	// without a walk, and no ended session left in it.
 	{
-		name: "end-others-ends-this-one-too", rule: "index", file: "internal/session/list.go",
-		find: "if st.ID == keep.ID {", repl: "if false {",
-		pkg: "./internal/session", tests: "TestEndOthersKeepsOnlyTheAskingSession",
+		name: "files-index-drops-entries-on-their-way", rule: "index", file: "internal/session/files.go",
+		find: "case errors.Is(err, ErrNotFound) && justListed(e):", repl: "case false && justListed(e):",
+		pkg: "./internal/session", tests: "TestFilesIndexKeepsAnEntryWhoseSessionIsOnItsWay",
 	},
 	{
 		name: "end-ref-ends-any", rule: "index", file: "internal/session/list.go",

@@ -80,7 +80,7 @@ func (s *Files) readFile(path string, now time.Time) (Grant, error) {
 }
 
 // Purge removes the tokens that may be forgotten (expired for a while),
-// and leftovers of a Use that did not finish, and tells how many.
+// leftovers of a Use that did not finish among them, and tells how many.
 func (s *Files) Purge(now time.Time) (int, error) {
 	entries, err := os.ReadDir(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -91,23 +91,22 @@ func (s *Files) Purge(now time.Time) (int, error) {
 	}
 	n := 0
 	for _, e := range entries {
+		// A ".used-" file is a Use under way, or one that never finished
+		// (a crash): it goes like the others, when its grant may be
+		// forgotten; one that cannot be read goes after a day.
 		p := filepath.Join(s.dir, e.Name())
-		if strings.Contains(e.Name(), ".used-") {
-			if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > time.Hour {
-				if os.Remove(p) == nil {
-					n++
-				}
-			}
-			continue
-		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			continue
 		}
-		if g, err := decode(data); err == nil && !now.Before(keepUntil(g)) {
-			if os.Remove(p) == nil {
-				n++
-			}
+		g, err := decode(data)
+		stale := err == nil && !now.Before(keepUntil(g))
+		if err != nil && strings.Contains(e.Name(), ".used-") {
+			info, ierr := e.Info()
+			stale = ierr == nil && now.Sub(info.ModTime()) > 24*time.Hour
+		}
+		if stale && os.Remove(p) == nil {
+			n++
 		}
 	}
 	return n, nil

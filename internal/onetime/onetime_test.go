@@ -545,18 +545,29 @@ func TestPurgeForgetsLinksAWeekPastExpiryAndUnfinishedUses(t *testing.T) {
 		g.Created, g.Expires = c.expires.Add(-time.Hour), c.expires
 		tokens[i] = issue(t, s, g)
 	}
+	// Leftovers of Uses: a live grant stays whatever the file's age (a Use
+	// may be under way: Rename keeps the time of issue), one past keeping
+	// goes, and one that cannot be read goes after a day.
 	leftovers := []struct {
-		name string
-		age  time.Duration
-		kept bool
+		name    string
+		content string // "" for tokens[0]'s grant (live), "old" for the year-old one
+		age     time.Duration
+		kept    bool
 	}{
-		{sha256Hex(randomToken(t)) + ".used-0123456789abcdef", 2 * time.Hour, false},
-		{sha256Hex(randomToken(t)) + ".used-fedcba9876543210", time.Hour + time.Minute, false},
-		{sha256Hex(randomToken(t)) + ".used-aaaaaaaaaaaaaaaa", 10 * time.Minute, true},
+		{sha256Hex(randomToken(t)) + ".used-0123456789abcdef", "", 2 * time.Hour, true},
+		{sha256Hex(randomToken(t)) + ".used-fedcba9876543210", "old", time.Minute, false},
+		{sha256Hex(randomToken(t)) + ".used-aaaaaaaaaaaaaaaa", "not json", 25 * time.Hour, false},
+		{sha256Hex(randomToken(t)) + ".used-bbbbbbbbbbbbbbbb", "not json", 10 * time.Minute, true},
 	}
 	for _, l := range leftovers {
 		p := filepath.Join(dir, l.name)
 		data, _ := os.ReadFile(filepath.Join(dir, sha256Hex(tokens[0])))
+		switch l.content {
+		case "old":
+			data, _ = os.ReadFile(filepath.Join(dir, sha256Hex(tokens[len(tokens)-1])))
+		case "not json":
+			data = []byte(l.content)
+		}
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -66,8 +66,15 @@ func (s *Files) Create(_ context.Context, rec Record, ttl time.Duration) (string
 	return id, s.write(id, rec, ttl)
 }
 
+// justListed tells an index entry made in the last minute, whose session
+// file may not be written yet.
+func justListed(e fs.DirEntry) bool {
+	info, err := e.Info()
+	return err == nil && time.Since(info.ModTime()) < time.Minute
+}
+
 // Sessions lists the sessions in user's index, dropping the entries whose
-// session file is gone.
+// session file is gone (but for ones just made, see justListed).
 func (s *Files) Sessions(_ context.Context, user string) ([]Stored, error) {
 	dir := s.userDir(user)
 	entries, err := os.ReadDir(dir)
@@ -87,6 +94,9 @@ func (s *Files) Sessions(_ context.Context, user string) ([]Stored, error) {
 		switch {
 		case err == nil && rec.User == user:
 			list = append(list, Stored{ID: id, Record: rec})
+		case errors.Is(err, ErrNotFound) && justListed(e):
+			// Create lists the id before it writes the session: this one
+			// may be on its way.
 		case err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt):
 			_ = os.Remove(filepath.Join(dir, id))
 		default:

@@ -85,26 +85,3 @@ func (m *Manager) EndRef(ctx context.Context, user, ref string) (bool, error) {
 	}
 	return false, nil
 }
-
-// EndOthers ends every session of user but keep, on every instance, and
-// tells how many it ended.
-func (m *Manager) EndOthers(ctx context.Context, user string, keep Session) (int, error) {
-	stored, err := m.store.Sessions(ctx, user)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, st := range stored {
-		if st.ID == keep.ID {
-			continue
-		}
-		ended, err := m.store.End(ctx, st.ID)
-		if err != nil {
-			return n, err
-		}
-		if ended {
-			n++
-		}
-	}
-	return n, nil
-}

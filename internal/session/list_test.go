@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -135,33 +137,6 @@ func TestEndRefEndsOnlyTheUsersOwnSession(t *testing.T) {
 	})
 }
 
-// TestEndOthersKeepsOnlyTheAskingSession: "log out everywhere else".
-func TestEndOthersKeepsOnlyTheAskingSession(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		store, accounts := b.open(t)
-		m := newManager(t, testConfig(newFakeClock()), store, accounts)
-		alice, bob := createAccount(t, accounts, "alice"), createAccount(t, accounts, "bob")
-		var others []*http.Cookie
-		for range 3 {
-			c := login(t, m, alice, false, nil)
-			remember(t, m, c, "alice")
-			others = append(others, c)
-		}
-		here := login(t, m, alice, false, nil)
-		hereSession := remember(t, m, here, "alice")
-		b1 := login(t, m, bob, false, nil)
-		n, err := m.EndOthers(context.Background(), "alice", hereSession)
-		if n != 3 || err != nil {
-			t.Fatalf("EndOthers = %d, %v; want 3", n, err)
-		}
-		for _, c := range others {
-			wantNoSession(t, m, c, "ended as another session")
-		}
-		wantUser(t, m, here, "alice")
-		wantUser(t, m, b1, "bob")
-	})
-}
-
 // TestIndexForgetsEndedSessions: a logout takes the session off its user's
 // index at once, and an index entry whose session vanished (expired in
 // Redis, a file removed) is dropped when the index is read, so the index
@@ -216,5 +191,27 @@ func TestRedisIndexExpiresWithItsSessions(t *testing.T) {
 	ids, err := redis.Strings(c.Do("ZRANGE", prefix+"sessions-of:alice", 0, -1))
 	if err != nil || slices.Contains(ids, id) {
 		t.Fatalf("index after a read holds %q, %v; want the expired entry gone", ids, err)
+	}
+}
+
+// TestFilesIndexKeepsAnEntryWhoseSessionIsOnItsWay: Create lists the id
+// before it writes the session file, so a read in between must not drop
+// the entry, or the session would be written unlisted, and never ended by
+// "log out everywhere" or a disable.
+func TestFilesIndexKeepsAnEntryWhoseSessionIsOnItsWay(t *testing.T) {
+	s := newTestFiles(t)
+	id := NewID()
+	entry := filepath.Join(s.userDir("alice"), id)
+	if err := os.MkdirAll(filepath.Dir(entry), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(entry, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := s.Sessions(context.Background(), "alice"); err != nil || len(list) != 0 {
+		t.Fatalf("Sessions = %v, %v; want none listed yet", list, err)
+	}
+	if _, err := os.Stat(entry); err != nil {
+		t.Fatalf("the fresh entry was dropped: %v", err)
 	}
 }

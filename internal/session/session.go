@@ -329,10 +329,11 @@ func (m *Manager) endCookie(ctx context.Context, name, value string) (bool, erro
 	return m.store.End(ctx, id)
 }
 
-// UpdateAccount changes user's account and has every instance read it
-// again at the user's next request; see the package function.
-func (m *Manager) UpdateAccount(ctx context.Context, accounts users.Store, user string, change func(*users.Account) error) error {
-	return UpdateAccount(ctx, accounts, m.store, user, change)
+// UserChanged has every instance forget what it remembers of user's
+// sessions, so that the next request reads the account again (after a
+// change made directly in the accounts store).
+func (m *Manager) UserChanged(ctx context.Context, user string) error {
+	return m.store.UserChanged(ctx, user)
 }
 
 // EndAllFor ends every session of user, on every instance, and tells how

@@ -40,7 +40,17 @@ var storeKinds = []storeKind{
 			}
 		},
 		vanish: func(t *testing.T, s Store, id string) {
-			if err := os.Remove(s.(*Files).path(id)); err != nil {
+			f := s.(*Files)
+			rec, err := f.Load(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(f.path(id)); err != nil {
+				t.Fatal(err)
+			}
+			// Old enough that no Create can still be writing it.
+			old := time.Now().Add(-2 * time.Minute)
+			if err := os.Chtimes(filepath.Join(f.userDir(rec.User), id), old, old); err != nil {
 				t.Fatal(err)
 			}
 		},
