@@ -165,9 +165,13 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 	var fields []zap.Field
 	switch action {
 	case "approve":
-		write = func() error { return sa.users.Update(ctx, name, func(a *users.Account) error { a.Pending = false; return nil }) }
+		write = func() error {
+			return sa.users.Update(ctx, name, func(a *users.Account) error { a.Pending = false; return nil })
+		}
 	case "enable":
-		write = func() error { return sa.users.Update(ctx, name, func(a *users.Account) error { a.Disabled = false; return nil }) }
+		write = func() error {
+			return sa.users.Update(ctx, name, func(a *users.Account) error { a.Disabled = false; return nil })
+		}
 	case "end-sessions":
 		// A new stamp ends every session, also those no index lists and
 		// logins in flight; ending the listed ones has every instance
@@ -197,7 +201,9 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 			if self && !slices.Contains(roles, sa.AdminRole) {
 				return refuse(http.StatusConflict, "You cannot take the "+sa.AdminRole+" role from yourself here. Another admin can, or the command line.")
 			}
-			write = func() error { return sa.users.Update(ctx, name, func(a *users.Account) error { a.Roles = roles; return nil }) }
+			write = func() error {
+				return sa.users.Update(ctx, name, func(a *users.Account) error { a.Roles = roles; return nil })
+			}
 			fields = append(fields, zap.Strings("roles", roles))
 		case "reset-link":
 			if !target.CanLogIn() {
