@@ -12,9 +12,9 @@ import (
 // instance forget what it remembers of that user's sessions, so that the
 // change (a role granted or taken) applies from the user's very next
 // request on every instance, without ending any session: the stamp stays,
-// the next read finds the account as changed. Every change to an account
-// that sessions show (its roles) goes through here, so that no writer can
-// forget to announce it.
+// the next read finds the account as changed. The command line changes
+// roles through here; the admin page writes first and then calls
+// Manager.UserChanged itself, so that its audit line follows the write.
 //
 // When it returns without error, no instance of this process, and (Redis)
 // no instance subscribed to the realm, serves the user's sessions as they
