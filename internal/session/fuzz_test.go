@@ -19,6 +19,8 @@ func FuzzParseRecord(f *testing.F) {
 	f.Add("2|1700000000000|1700000000000|1700086400000|1|STAMP|alice")
 	f.Add("1|1|2|3|1|a|b")
 	f.Add("2|1|2|3|0|alice")
+	f.Add("3|1700000000000|1700000000000|1700086400000|1|STAMP|192.0.2.1|Firefox on Linux|alice")
+	f.Add("3|1|2|3|0|S|\x01ip|\xff\xfeagent|bob")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, data string) {
 		rec, err := parseRecord(data)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Record is everything the server keeps for one session: who, which
@@ -55,18 +56,21 @@ func encodeRecord(b []byte, rec Record) []byte {
 	return append(b, rec.User...)
 }
 
-// clean keeps a shown field to 64 bytes without '|' or control
-// characters, so that it can never split a record or forge a field.
+// clean keeps a shown field to 64 bytes of valid UTF-8 without '|' or
+// control characters, so that it can never split a record or forge a
+// field; cleaning twice changes nothing.
 func clean(s string) string {
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	return strings.Map(func(r rune) rune {
-		if r == '|' || r < ' ' || r == 0x7f {
+	s = strings.Map(func(r rune) rune {
+		if r == '|' || r < ' ' || r == 0x7f || r == utf8.RuneError {
 			return -1
 		}
 		return r
 	}, s)
+	for len(s) > 64 {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
 }
 
 // parseRecord reads what encodeRecord wrote, and the records of earlier
@@ -107,7 +111,7 @@ func parseRecord(s string) (Record, error) {
 		rec.Stamp = parts[4]
 	}
 	if version == "3" {
-		rec.IP, rec.Agent = parts[5], parts[6]
+		rec.IP, rec.Agent = clean(parts[5]), clean(parts[6])
 	}
 	return rec, nil
 }
