@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,6 +76,7 @@ func (sa *SessionAuth) accountPage(w http.ResponseWriter, r *http.Request, statu
 	data.Heading = "Your account"
 	data.User = acct.Username
 	data.Roles = strings.Join(acct.Roles, ", ")
+	data.Admin = slices.Contains(acct.Roles, sa.AdminRole)
 	for _, l := range list {
 		data.Sessions = append(data.Sessions, templates.SessionRow{
 			Ref:        l.Ref,

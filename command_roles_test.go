@@ -113,7 +113,7 @@ func TestRoleCommandFailuresArePlainSentences(t *testing.T) {
 		{"role remove of a bad name", "", []string{"role", "remove", "erin", "st,aff"}, rules + " \"st,aff\" has a character outside that set.\n"},
 		{"role add for a bad username", "", []string{"role", "add", "bad name", "x"}, "Usernames are 1 to 64 characters: letters, digits, and . _ - @, starting with a letter or digit. This one has a character outside that set.\n"},
 		{"add --role with a bad name", cliPassword + "\n", []string{"add", "--role", "bad.role", "ann"}, rules + " \"bad.role\" has a character outside that set.\n"},
-		{"--role with another action", cliPassword + "\n", []string{"password", "--role", "x", "erin"}, "--role goes with add; to change the roles of an account, use role add or role remove.\n"},
+		{"--role with another action", cliPassword + "\n", []string{"password", "--role", "x", "erin"}, "--role goes with add or invite; to change the roles of an account, use role add or role remove.\n"},
 		{"add with two names", cliPassword + "\n", []string{"add", "ann", "bob"}, "Add takes one username, not 2 words.\n"},
 		{"list with a name", "", []string{"list", "erin"}, "List takes no username.\n"},
 	} {

@@ -70,6 +70,7 @@ type Data struct {
 	AssetVersion      string       // changes with style.css and show-password.js: ?v= on their links
 	Token             string       // on register.html (an invitation) and reset.html: the one-time link's token, for a hidden field
 	Roles             string       // on account.html: the user's roles, joined with ", "
+	Admin             bool         // on account.html: the user may open the admin page
 	Sessions          []SessionRow // on account.html: the user's sessions, this one first
 	Accounts          []AccountRow // on admin.html: one page of the accounts that match Search
 	Search            string       // on admin.html: what the accounts were searched for
@@ -164,7 +165,7 @@ func Load(dir string) (*Pages, error) {
 			CSRFToken: "token", Retry: "/auth/login", Status: 403, AssetVersion: "0123456789ab",
 			Accounts: []AccountRow{{Username: "alice", Created: "today", Roles: "admin", Self: true}, {Username: "bob", Pending: true}, {Username: "carol", Disabled: true}},
 			Search:   "a", Page: 2, Pages: 3, Total: 120, Invites: true, Link: "https://example.com/auth/reset?token=x", LinkWhat: "Invitation", LinkExpires: "tomorrow",
-			Token: "token", Roles: "staff", Sessions: []SessionRow{
+			Token: "token", Roles: "staff", Admin: true, Sessions: []SessionRow{
 				{Ref: "ref1", Agent: "Firefox on Linux", IP: "192.0.2.1", Created: "today", Seen: "now", Current: true},
 				{Ref: "ref2", Agent: "Safari on iPhone", IP: "192.0.2.2", Created: "yesterday", Seen: "today", Remembered: true},
 			},
