@@ -221,3 +221,23 @@ func TestWrongCurrentPasswordsLockTheAccount(t *testing.T) {
 		t.Fatalf("the password must not have changed: login with the new one: %d", r.status)
 	}
 }
+
+// TestCrossOriginPostsToAccountAndAdminPagesAreRefused (rule 8): the new
+// state-changing forms refuse another origin like login does, even with
+// the victim's valid form token and session.
+func TestCrossOriginPostsToAccountAndAdminPagesAreRefused(t *testing.T) {
+	ada, carl, cli, _ := adminSetup(t, fileBackend(), "closed")
+	other := loggedIn(t, "ada")
+	accountToken, adminToken := pageToken(t, ada.get("/auth/account")), pageToken(t, ada.get("/auth/admin"))
+	for _, tc := range crossOriginHeaders {
+		r := ada.postWith("/auth/account", url.Values{"action": {"end-others"}, formTokenField: {accountToken}}, tc.hdr)
+		wantRefusedCrossOrigin(t, r, tc.name+": account")
+		wantGranted(t, other.get("/members/x"), tc.name+": ada's other session after a refused account post")
+		r = ada.postWith("/auth/admin", url.Values{"action": {"disable"}, "user": {"carl"}, formTokenField: {adminToken}}, tc.hdr)
+		wantRefusedCrossOrigin(t, r, tc.name+": admin")
+		wantGranted(t, carl.get("/members/x"), tc.name+": carl after a refused admin post")
+	}
+	if out := cli("list"); strings.Contains(out, "disabled") {
+		t.Fatalf("a refused admin post disabled an account: %q", out)
+	}
+}
