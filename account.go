@@ -56,7 +56,7 @@ func (sa *SessionAuth) pageOwner(w http.ResponseWriter, r *http.Request, page st
 	if r.Method == http.MethodPost || isBrowserPageLoad(r) {
 		return s, users.Account{}, true, seeOther(w, sa.PathPrefix+"/login?next="+url.QueryEscape(sa.PathPrefix+page))
 	}
-	return s, users.Account{}, true, sa.message(w, r, http.StatusUnauthorized, "Not logged in", "Log in to see this page.")
+	return s, users.Account{}, true, sa.message(w, r, http.StatusUnauthorized, "not_logged_in", "Not logged in", "Log in to see this page.")
 }
 
 func (sa *SessionAuth) serveAccountPage(w http.ResponseWriter, r *http.Request) error {
@@ -107,8 +107,7 @@ func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) err
 		if !ended {
 			return seeOther(w, sa.PathPrefix+"/account?done=gone")
 		}
-		sa.logger.Info("session ended by its user", zap.String("username", acct.Username),
-			zap.String("session", r.PostForm.Get("session")), zap.String("client_ip", clientIP(r)))
+		sa.auditEvent(r, "session ended by its user", eventSessionEnded, acct.Username, s.ID, zap.String("ended", r.PostForm.Get("session")))
 		return seeOther(w, sa.PathPrefix+"/account?done=ended")
 	case "end-others":
 		// A new stamp ends every other session, also those no index lists
@@ -125,17 +124,16 @@ func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) err
 			sa.logger.Warn("other sessions ended by a new stamp, but deleting them failed (they end at their next request)",
 				zap.String("username", acct.Username), zap.Error(err))
 		}
-		if err := sa.sessions.Start(w, r, changed, s.Remember); err != nil {
+		if _, err := sa.sessions.Start(w, r, changed, s.Remember); err != nil {
 			return sa.unavailable(w, r, "ending sessions", err)
 		}
 		sa.rememberDevice(w, r, changed, sa.knownDevice(r, acct))
-		sa.logger.Info("other sessions ended by their user", zap.String("username", acct.Username),
-			zap.Int("ended", n), zap.String("client_ip", clientIP(r)))
+		sa.auditEvent(r, "other sessions ended by their user", eventSessionsEnded, acct.Username, s.ID, zap.Int("ended", n))
 		return seeOther(w, sa.PathPrefix+"/account?done=others")
 	case "password":
 		return sa.changePassword(w, r, s, acct)
 	}
-	return sa.message(w, r, http.StatusBadRequest, "Request refused", "The account page did not say what to do. Open it again and retry.")
+	return sa.message(w, r, http.StatusBadRequest, "bad_request", "Request refused", "The account page did not say what to do. Open it again and retry.")
 }
 
 // changePassword sets a new password for a user who knows the current one.
@@ -175,7 +173,7 @@ func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s 
 	}
 	changed, err := users.ChangePassword(ctx, sa.users, acct.Username, acct.Stamp, hash)
 	if errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound) {
-		return sa.message(w, r, http.StatusConflict, "Not changed", "Your account changed while you were changing the password, so nothing was changed. Log in again and retry.")
+		return sa.message(w, r, http.StatusConflict, "not_changed", "Not changed", "Your account changed while you were changing the password, so nothing was changed. Log in again and retry.")
 	}
 	if err != nil {
 		return sa.unavailable(w, r, "password change", err)
@@ -187,12 +185,11 @@ func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s 
 		sa.logger.Warn("password changed, but ending the older sessions failed (they end at their next request)",
 			zap.String("username", acct.Username), zap.Error(err))
 	}
-	if err := sa.sessions.Start(w, r, changed, s.Remember); err != nil {
+	if _, err := sa.sessions.Start(w, r, changed, s.Remember); err != nil {
 		return sa.unavailable(w, r, "password change", err)
 	}
 	sa.rememberDevice(w, r, changed, sa.knownDevice(r, acct))
-	sa.logger.Info("password changed by its user", zap.String("username", acct.Username),
-		zap.Int("sessions_ended", n), zap.String("client_ip", clientIP(r)))
+	sa.auditEvent(r, "password changed by its user", eventPasswordChange, acct.Username, s.ID, zap.Int("sessions_ended", n))
 	return seeOther(w, sa.PathPrefix+"/account?done=password")
 }
 
@@ -231,12 +228,11 @@ func (sa *SessionAuth) confirmPassword(w http.ResponseWriter, r *http.Request, a
 	if until, err := sa.throttle.Hit(ctx, lock, sa.accountRule(), now()); err != nil {
 		return false, true, sa.unavailable(w, r, "password check", err)
 	} else if !until.IsZero() {
-		sa.logger.Warn("account locked after repeated wrong passwords", zap.String("username", acct.Username),
-			zap.String("client_ip", clientIP(r)), zap.Time("until", until))
+		sa.auditEvent(r, "account locked after repeated wrong passwords", eventAccountLocked, acct.Username, "", zap.Time("until", until))
 	}
 	if err := sa.countClientFailure(ctx, r); err != nil {
 		return false, true, sa.unavailable(w, r, "password check", err)
 	}
-	sa.logger.Info("wrong password from a logged-in user", zap.String("username", acct.Username), zap.String("client_ip", clientIP(r)))
+	sa.auditEvent(r, "wrong password from a logged-in user", eventPasswordCheckFailed, acct.Username, "")
 	return false, true, refuse(http.StatusUnauthorized, wrong)
 }

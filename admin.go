@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
@@ -59,6 +60,9 @@ func handleUnlock(w http.ResponseWriter, r *http.Request) error {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
 	}
+	// The same line a handler's auditEvent writes, from the admin endpoint.
+	caddy.Log().Named("http.handlers.session_auth.audit").Info("locks lifted by an operator",
+		zap.String("event", eventUnlock), zap.String("user", user), zap.String("realm", realm), zap.String("client_ip", r.RemoteAddr))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -135,7 +135,7 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		// A fresh session, with a fresh id, dates the confirmation.
-		if err := sa.sessions.Start(w, r, admin, s.Remember); err != nil {
+		if _, err := sa.sessions.Start(w, r, admin, s.Remember); err != nil {
 			return sa.unavailable(w, r, "admin page", err)
 		}
 		sa.auditLine(r, admin.Username, "confirm password", "")
@@ -285,11 +285,8 @@ func (sa *SessionAuth) backToAdmin(w http.ResponseWriter, r *http.Request, done 
 	return seeOther(w, sa.PathPrefix+"/admin?"+v.Encode())
 }
 
-// auditLine writes one line to the audit log: who did what to whom, from
-// where. Never a password, token or session id.
+// auditLine writes one line to the audit log: which admin did what to
+// whom, from where.
 func (sa *SessionAuth) auditLine(r *http.Request, admin, action, user string, fields ...zap.Field) {
-	sa.audit.Info("admin action", append([]zap.Field{
-		zap.String("admin", admin), zap.String("action", action), zap.String("user", user),
-		zap.String("realm", sa.Realm), zap.String("client_ip", clientIP(r)),
-	}, fields...)...)
+	sa.auditEvent(r, "admin action", eventAdminAction, user, "", append([]zap.Field{zap.String("admin", admin), zap.String("action", action)}, fields...)...)
 }

@@ -105,7 +105,7 @@ func benchSession(b *testing.B, sa *SessionAuth, user string) *http.Cookie {
 		b.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	if err := sa.sessions.Start(rec, benchRequest("POST", "/auth/login", ""), acct, false); err != nil {
+	if _, err := sa.sessions.Start(rec, benchRequest("POST", "/auth/login", ""), acct, false); err != nil {
 		b.Fatal(err)
 	}
 	for _, c := range rec.Result().Cookies() {

@@ -56,7 +56,7 @@ func TestClientIPIgnoresForwardedHeaders(t *testing.T) {
 			t.Fatalf("no %q line in the log", msg)
 		}
 		for _, l := range lines {
-			if msg != "cross-origin form post refused" && l["username"] != "ipuser" {
+			if msg != "cross-origin form post refused" && l["user"] != "ipuser" {
 				continue
 			}
 			ip, _ := l["client_ip"].(string)

@@ -22,10 +22,10 @@ func (sa *SessionAuth) byMethod(w http.ResponseWriter, r *http.Request, name str
 	case http.MethodPost:
 		if err := sa.crossOrig.Check(r); err != nil {
 			sa.logger.Info("cross-origin form post refused", zap.String("client_ip", clientIP(r)), zap.String("path", r.URL.Path))
-			return sa.message(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was refused. Open the page on this site and try again.")
+			return sa.message(w, r, http.StatusForbidden, "cross_origin", "Request refused", "This form was sent from another site, so it was refused. Open the page on this site and try again.")
 		}
 		if problem := webform.Parse(w, r); problem != nil {
-			return sa.message(w, r, problem.Status, "Request refused", problem.Message)
+			return sa.message(w, r, problem.Status, "bad_request", "Request refused", problem.Message)
 		}
 		if err := sa.checkFormToken(r, name); err != nil {
 			return sa.refuseFormToken(w, r, name, err)
@@ -33,7 +33,7 @@ func (sa *SessionAuth) byMethod(w http.ResponseWriter, r *http.Request, name str
 		return action(w, r)
 	}
 	w.Header().Set("Allow", "GET, HEAD, POST")
-	return sa.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
+	return sa.message(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed", "This page takes GET and POST only.")
 }
 
 // formPages are the templates with a form, and the form each posts.
@@ -52,8 +52,12 @@ func (sa *SessionAuth) form(w http.ResponseWriter, r *http.Request, status int, 
 }
 
 // message renders the page that explains a refusal or an outage. It has no
-// form, so it needs nothing from the backend.
-func (sa *SessionAuth) message(w http.ResponseWriter, _ *http.Request, status int, heading, text string) error {
+// form, so it needs nothing from the backend. A call of the JSON API gets
+// code and text as JSON instead (see apiError).
+func (sa *SessionAuth) message(w http.ResponseWriter, r *http.Request, status int, code, heading, text string) error {
+	if isAPI(r) {
+		return sa.apiError(w, status, code, text)
+	}
 	return sa.render(w, status, "message.html", templates.Data{Heading: heading, Message: text})
 }
 
@@ -74,8 +78,9 @@ func (sa *SessionAuth) render(w http.ResponseWriter, status int, name string, da
 // page, a warning in the log, and nothing about the failure for the user.
 func (sa *SessionAuth) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) error {
 	sa.logger.Warn(what+" failed: backend unavailable", zap.String("client_ip", clientIP(r)), zap.Error(err))
+	metrics.backendErrors.WithLabelValues(sa.Realm, what).Inc()
 	w.Header().Set("Retry-After", "5")
-	return sa.message(w, r, http.StatusServiceUnavailable, "Try again later",
+	return sa.message(w, r, http.StatusServiceUnavailable, "unavailable", "Try again later",
 		"The site cannot check logins right now. Please try again in a few moments.")
 }
 

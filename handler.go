@@ -38,6 +38,7 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 		}
 		sa.logger.Warn("protected request refused: session backend unavailable",
 			zap.String("client_ip", clientIP(r)), zap.Error(err))
+		sa.gateCount.backendDown.Inc()
 		return sa.backendDown(w, r)
 	}
 	if s.LoggedIn() {
@@ -73,9 +74,11 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 			return caddyhttp.Error(http.StatusInternalServerError, err)
 		}
 		if refusing != nil {
+			sa.gateCount.forbidden.Inc()
 			return sa.forbid(w, r, s)
 		}
 	}
+	sa.gateCount.allowed.Inc()
 	return next.ServeHTTP(w, r)
 }
 
@@ -116,8 +119,10 @@ func (sa *SessionAuth) isProtected(r *http.Request) (bool, error) {
 // through Caddy's error handling so handle_errors can shape it.
 func (sa *SessionAuth) challenge(w http.ResponseWriter, r *http.Request) error {
 	if isBrowserPageLoad(r) {
+		sa.gateCount.redirected.Inc()
 		return seeOther(w, sa.PathPrefix+"/login?next="+url.QueryEscape(r.URL.RequestURI()))
 	}
+	sa.gateCount.refused.Inc()
 	return caddyhttp.Error(http.StatusUnauthorized, errors.New("not authenticated"))
 }
 
@@ -127,7 +132,7 @@ func (sa *SessionAuth) challenge(w http.ResponseWriter, r *http.Request) error {
 func (sa *SessionAuth) backendDown(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Retry-After", "5")
 	if isBrowserPageLoad(r) {
-		return sa.message(w, r, http.StatusServiceUnavailable, "Try again later",
+		return sa.message(w, r, http.StatusServiceUnavailable, "unavailable", "Try again later",
 			"The site cannot check logins right now. Please try again in a few moments.")
 	}
 	return caddyhttp.Error(http.StatusServiceUnavailable, errBackendDown)
@@ -154,11 +159,13 @@ func isBrowserPageLoad(r *http.Request) bool {
 // PathPrefix. Everything else under the prefix is the plugin's and 404.
 func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, route string) error {
 	switch route {
+	case "/session", "/session/register":
+		return sa.serveAPI(w, r, route)
 	case "/login":
 		return sa.byMethod(w, r, "login", sa.serveLoginForm, sa.handleLogin)
 	case "/register":
 		if !sa.registrationOpen() && sa.Registration != "invite" {
-			return sa.message(w, r, http.StatusNotFound, "Not found", "Registration is closed on this site.")
+			return sa.message(w, r, http.StatusNotFound, "registration_closed", "Not found", "Registration is closed on this site.")
 		}
 		return sa.byMethod(w, r, "register", sa.serveRegisterForm, sa.handleRegister)
 	case "/logout":
@@ -177,7 +184,7 @@ func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, rou
 		}
 		return sa.pages.ServeAsset(w, r, name)
 	}
-	return sa.message(w, r, http.StatusNotFound, "Not found", "There is no such page.")
+	return sa.message(w, r, http.StatusNotFound, "not_found", "Not found", "There is no such page.")
 }
 
 func seeOther(w http.ResponseWriter, location string) error {

@@ -42,10 +42,10 @@ func hideToken(w http.ResponseWriter, r *http.Request) {
 func (sa *SessionAuth) badLink(w http.ResponseWriter, r *http.Request, what string, err error) error {
 	switch {
 	case errors.Is(err, onetime.ErrExpired):
-		return sa.message(w, r, http.StatusGone, "Link expired",
+		return sa.message(w, r, http.StatusGone, "expired_link", "Link expired",
 			"This "+what+" link has expired. Ask the site's administrator for a new one.")
 	case errors.Is(err, onetime.ErrInvalid):
-		return sa.message(w, r, http.StatusNotFound, "Link not valid",
+		return sa.message(w, r, http.StatusNotFound, "invalid_link", "Link not valid",
 			"This "+what+" link is not valid: it was used already, or only part of it was copied. Ask the site's administrator for a new one.")
 	}
 	return sa.unavailable(w, r, what+" link", err)
@@ -147,8 +147,7 @@ func (sa *SessionAuth) handleReset(w http.ResponseWriter, r *http.Request) error
 	if err := unlockAccount(ctx, sa.throttle, sa.scope, g.User); err != nil {
 		sa.debug("lifting the locks after a reset", err)
 	}
-	sa.logger.Info("password reset with a one-time link", zap.String("username", g.User), zap.String("link_by", g.By),
-		zap.Int("sessions_ended", n), zap.String("client_ip", clientIP(r)))
+	sa.auditEvent(r, "password reset with a one-time link", eventPasswordReset, g.User, "", zap.String("link_by", g.By), zap.Int("sessions_ended", n))
 	return seeOther(w, sa.PathPrefix+"/login?reset=1")
 }
 
@@ -158,7 +157,7 @@ func (sa *SessionAuth) serveInviteForm(w http.ResponseWriter, r *http.Request) e
 	token := r.URL.Query().Get("invite")
 	hideToken(w, r)
 	if token == "" {
-		return sa.message(w, r, http.StatusNotFound, "By invitation only", "Registration on this site needs an invitation link.")
+		return sa.message(w, r, http.StatusNotFound, "invitation_required", "By invitation only", "Registration on this site needs an invitation link.")
 	}
 	if _, err := sa.inviteGrant(r.Context(), token); err != nil {
 		return sa.badLink(w, r, "invitation", err)

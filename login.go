@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
@@ -42,8 +43,18 @@ var (
 // handleLogin checks a username and password. Every failure, whatever its
 // cause (no such user, wrong password, locked account, a password changed
 // while it was being checked), costs one bcrypt comparison and gets the
-// same answer, so none can be told from another.
+// same answer, so none can be told from another. Each attempt is counted
+// in the metrics by its result and timed.
 func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error {
+	started := time.Now()
+	result, err := sa.login(w, r)
+	metrics.logins.WithLabelValues(sa.Realm, result).Inc()
+	metrics.loginSeconds.WithLabelValues(sa.Realm).Observe(time.Since(started).Seconds())
+	return err
+}
+
+// login answers a login attempt and returns its result (a loginX label).
+func (sa *SessionAuth) login(w http.ResponseWriter, r *http.Request) (string, error) {
 	form := templates.Data{
 		Heading:  "Log in",
 		Next:     webform.SafeNext(r.PostForm.Get("next")),
@@ -61,7 +72,7 @@ func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error
 		case err == nil:
 			acct, found = a, true
 		case !errors.Is(err, users.ErrNotFound):
-			return sa.unavailable(w, r, "login", err)
+			return loginBackendDown, sa.unavailable(w, r, "login", err)
 		}
 	}
 	device := ""
@@ -71,21 +82,21 @@ func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error
 	if device == "" {
 		// A browser the user has logged in from is judged on its own
 		// budget: strangers on its network cannot shut it out.
-		if answered, err := sa.clientRefused(w, r); answered {
-			return err
+		if result, err := sa.clientRefused(w, r); result != "" {
+			return result, err
 		}
 	}
 	lock := sa.lockKey(username, device)
 	locked, err := sa.locked(ctx, lock, validName)
 	if err != nil {
-		return sa.unavailable(w, r, "login", err)
+		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	}
 	ok := false
 	answered, err := sa.inBcryptSlot(w, r, "login", func() {
 		ok = sa.checkPassword(acct, found, r.PostForm.Get("password"))
 	})
 	if answered {
-		return err
+		return loginBusy, err
 	}
 	if passwordChecked != nil {
 		passwordChecked(username)
@@ -94,30 +105,33 @@ func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error
 		// Guesses sent together all pass the first look at the lock; the
 		// failures among them that finished first may have locked it since.
 		if locked, err = sa.locked(ctx, lock, true); err != nil {
-			return sa.unavailable(w, r, "login", err)
+			return loginBackendDown, sa.unavailable(w, r, "login", err)
 		}
 	}
+	reason := failReason(validName, found, ok, locked)
 	if ok && !locked {
 		// The password may have changed while it was being checked: the
 		// session must carry the stamp of the password that was checked.
 		current, err := sa.users.Get(ctx, username)
 		switch {
 		case errors.Is(err, users.ErrNotFound):
-			ok = false
+			ok, reason = false, "account_deleted"
 		case err != nil:
-			return sa.unavailable(w, r, "login", err)
-		case current.Stamp != acct.Stamp, current.Disabled:
-			ok = false
+			return loginBackendDown, sa.unavailable(w, r, "login", err)
+		case current.Stamp != acct.Stamp:
+			ok, reason = false, "password_changed"
+		case current.Disabled:
+			ok, reason = false, "disabled"
 		case current.Pending:
 			// Only the right password learns this, so it tells a stranger
 			// nothing about who has an account.
-			sa.logger.Info("login refused: account waits for approval", zap.String("username", username), zap.String("client_ip", clientIP(r)))
-			return sa.message(w, r, http.StatusForbidden, "Waiting for approval",
+			sa.auditEvent(r, "login refused: account waits for approval", eventLoginFailed, username, "", zap.String("reason", "pending"))
+			return loginPending, sa.message(w, r, http.StatusForbidden, "pending", "Waiting for approval",
 				"Your account waits for approval. You can log in once the site's administrator has approved it.")
 		}
 	}
 	if !ok || locked {
-		return sa.loginFailed(w, r, form, username, lock, validName && !locked)
+		return sa.loginFailed(w, r, form, username, lock, validName && !locked, reason)
 	}
 	if stampChecked != nil {
 		stampChecked(username)
@@ -126,35 +140,62 @@ func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error
 		sa.debug("resetting the failure count", err)
 	}
 	sa.rehashIfCostChanged(ctx, acct, r.PostForm.Get("password"))
-	if err := sa.sessions.Start(w, r, acct, form.Remember); err != nil {
-		return sa.unavailable(w, r, "login", err)
+	s, err := sa.sessions.Start(w, r, acct, form.Remember)
+	if err != nil {
+		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	}
 	sa.rememberDevice(w, r, acct, device)
-	sa.logger.Info("login", zap.String("username", username), zap.String("client_ip", clientIP(r)))
-	return seeOther(w, form.Next)
+	sa.auditEvent(r, "login", eventLogin, username, s.ID, zap.Bool("remember", s.Remember), zap.Bool("known_device", device != ""))
+	return loginOK, sa.loggedIn(w, r, http.StatusOK, s, form.Next)
+}
+
+// failReason says, for the audit log only, why a login failed; the user
+// is told the same thing whatever it is.
+func failReason(validName, found, passwordOK, locked bool) string {
+	switch {
+	case !validName:
+		return "invalid_name"
+	case !found:
+		return "unknown_user"
+	case locked:
+		return "locked"
+	case !passwordOK:
+		return "wrong_password"
+	}
+	return ""
 }
 
 // loginFailed counts a failure against the lock key (unless the account is
 // locked already, which must not escalate on guesses it refuses anyway)
 // and the client, and sends the form back with the one message.
-func (sa *SessionAuth) loginFailed(w http.ResponseWriter, r *http.Request, form templates.Data, username, lock string, count bool) error {
+func (sa *SessionAuth) loginFailed(w http.ResponseWriter, r *http.Request, form templates.Data, username, lock string, count bool, reason string) (string, error) {
 	ctx := r.Context()
+	result := loginWrong
+	if reason == "locked" {
+		result = loginLocked
+	}
 	if count {
 		until, err := sa.throttle.Hit(ctx, lock, sa.accountRule(), now())
 		if err != nil {
-			return sa.unavailable(w, r, "login", err)
+			return loginBackendDown, sa.unavailable(w, r, "login", err)
 		}
 		if !until.IsZero() {
-			sa.logger.Warn("account locked after repeated failed logins",
-				zap.String("username", username), zap.String("client_ip", clientIP(r)), zap.Time("until", until))
+			sa.auditEvent(r, "account locked after repeated failed logins", eventAccountLocked, username, "",
+				zap.Time("until", until), zap.Bool("known_device", lock != accountKey(sa.scope, username)))
 		}
 	}
 	if err := sa.countClientFailure(ctx, r); err != nil {
-		return sa.unavailable(w, r, "login", err)
+		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	}
-	sa.logger.Info("login failed", zap.String("username", username), zap.String("client_ip", clientIP(r)))
+	if reason == "invalid_name" {
+		username = "" // whatever was typed: it may be a password
+	}
+	sa.auditEvent(r, "login failed", eventLoginFailed, username, "", zap.String("reason", reason))
+	if isAPI(r) {
+		return result, sa.apiError(w, http.StatusUnauthorized, "invalid_credentials", loginFailed)
+	}
 	form.Error = loginFailed
-	return sa.form(w, r, http.StatusUnauthorized, "login.html", form)
+	return result, sa.form(w, r, http.StatusUnauthorized, "login.html", form)
 }
 
 // locked tells whether key is locked now; names that are no valid username

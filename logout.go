@@ -17,17 +17,27 @@ func (sa *SessionAuth) serveLogoutPage(w http.ResponseWriter, r *http.Request) e
 // again) counts as a failure against the client, and past the limit is
 // answered 429: replaying dead cookies cannot keep the backend busy.
 func (sa *SessionAuth) handleLogout(w http.ResponseWriter, r *http.Request) error {
+	s, _ := sa.sessions.Current(r) // for the audit line only
 	ended, err := sa.sessions.End(w, r)
 	if err != nil {
 		return sa.unavailable(w, r, "logout", err)
 	}
 	if !ended {
-		if answered, err := sa.clientRefused(w, r); answered {
+		if result, err := sa.clientRefused(w, r); result != "" {
 			return err
 		}
 		if err := sa.countClientFailure(r.Context(), r); err != nil {
 			return sa.unavailable(w, r, "logout", err)
 		}
+	} else {
+		metrics.logouts.WithLabelValues(sa.Realm).Inc()
+		if s.LoggedIn() {
+			sa.auditEvent(r, "logout", eventLogout, s.User, s.ID)
+		}
+	}
+	if isAPI(r) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
 	return seeOther(w, sa.PathPrefix+"/login?logged_out=1")
 }

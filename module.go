@@ -207,7 +207,8 @@ type SessionAuth struct {
 	keyed        *lazyKeyed // form tokens and device cookies, once the keys can be had
 	release      []func()   // what Provision acquired, for Cleanup
 	logger       *zap.Logger
-	audit        *zap.Logger // admin actions, one line each, under a name of their own to route with Caddy's log
+	audit        *zap.Logger // the audit log (audit.go), under a name of its own to route with Caddy's log
+	gateCount    gateCounters
 }
 
 // RateLimit is a number of events per window of time.
@@ -283,6 +284,10 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 	// unknown user must not pay for it and so stand out by its time.
 	go users.DummyHash(sa.BcryptCost)
 	sa.crossOrig = http.NewCrossOriginProtection()
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("metrics: %v", err)
+	}
+	sa.gateCount = newGateCounters(sa.Realm)
 
 	var store session.Store
 	if sa.Redis != "" {
@@ -301,6 +306,8 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 		RememberMe: time.Duration(*sa.RememberMe),
 		Now:        now,
 		ClientIP:   clientIP,
+		Hits:       metrics.cache.WithLabelValues(sa.Realm, "hit"),
+		Misses:     metrics.cache.WithLabelValues(sa.Realm, "miss"),
 	}, store, sa.users, sa.keys)
 	sa.release = append(sa.release, sa.sessions.Close)
 	sa.keyed = &lazyKeyed{keys: sa.keys}

@@ -30,12 +30,16 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 		Next:     webform.SafeNext(r.PostForm.Get("next")),
 		Username: r.PostForm.Get("username"),
 	}
-	// refuse puts msg next to the field it concerns and in the summary.
-	refuse := func(status int, field *string, msg string) error {
+	// refuse puts msg next to the field it concerns and in the summary;
+	// the JSON API answers code and msg.
+	refuse := func(status int, code string, field *string, msg string) error {
+		if isAPI(r) {
+			return sa.apiError(w, status, code, msg)
+		}
 		*field, form.Error = msg, msg
 		return sa.form(w, r, status, "register.html", form)
 	}
-	if answered, err := sa.clientRefused(w, r); answered {
+	if result, err := sa.clientRefused(w, r); result != "" {
 		return err
 	}
 	if err := sa.countClientFailure(r.Context(), r); err != nil {
@@ -52,13 +56,13 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 	password := r.PostForm.Get("password")
 	username, err := users.Normalize(form.Username)
 	if err != nil {
-		return refuse(http.StatusBadRequest, &form.UsernameError, users.Explain(err))
+		return refuse(http.StatusBadRequest, "invalid_username", &form.UsernameError, users.Explain(err))
 	}
 	if err := sa.policy.Check(password); err != nil {
-		return refuse(http.StatusBadRequest, &form.PasswordError, users.Explain(err))
+		return refuse(http.StatusBadRequest, "invalid_password", &form.PasswordError, users.Explain(err))
 	}
 	if confirm, sent := r.PostForm["password_confirm"]; sent && confirm[0] != password {
-		return refuse(http.StatusBadRequest, &form.ConfirmError, "The two passwords are not the same.")
+		return refuse(http.StatusBadRequest, "password_mismatch", &form.ConfirmError, "The two passwords are not the same.")
 	}
 	var hash []byte
 	answered, err := sa.inBcryptSlot(w, r, "registration", func() { hash, err = users.Hash(password, sa.BcryptCost) })
@@ -66,7 +70,7 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	if err != nil {
-		return refuse(http.StatusBadRequest, &form.PasswordError, users.Explain(err))
+		return refuse(http.StatusBadRequest, "invalid_password", &form.PasswordError, users.Explain(err))
 	}
 	acct := users.Account{Username: username, Hash: hash, Created: now(), Roles: sa.defaultRoles, Pending: sa.Registration == "approval"}
 	if sa.namedByARule(username) {
@@ -82,7 +86,7 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 		err = sa.users.Create(r.Context(), acct)
 	}
 	if errors.Is(err, users.ErrTaken) {
-		return refuse(http.StatusConflict, &form.UsernameError, "That username is taken. Choose another.")
+		return refuse(http.StatusConflict, "username_taken", &form.UsernameError, "That username is taken. Choose another.")
 	}
 	if err != nil {
 		return sa.unavailable(w, r, "registration", err)
@@ -92,20 +96,30 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 		return sa.unavailable(w, r, "registration", err)
 	}
 	if acct.Pending {
-		sa.logger.Info("account created, waiting for approval", zap.String("username", username), zap.String("client_ip", clientIP(r)))
-		return sa.message(w, r, http.StatusAccepted, "Waiting for approval",
+		sa.auditEvent(r, "account created, waiting for approval", eventRegister, username, "", zap.String("registration", sa.Registration))
+		metrics.registrations.WithLabelValues(sa.Realm, "pending").Inc()
+		return sa.message(w, r, http.StatusAccepted, "pending", "Waiting for approval",
 			"Your account is created and waits for approval. You can log in once the site's administrator has approved it.")
 	}
-	if sa.Registration == "invite" {
-		sa.logger.Info("account created with an invitation", zap.String("username", username), zap.String("invited_by", invite.By), zap.String("client_ip", clientIP(r)))
-	} else {
-		sa.logger.Info("account created", zap.String("username", username), zap.String("client_ip", clientIP(r)))
-	}
-	if err := sa.sessions.Start(w, r, acct, false); err != nil {
+	metrics.registrations.WithLabelValues(sa.Realm, "ok").Inc()
+	s, err := sa.sessions.Start(w, r, acct, false)
+	if err != nil {
+		sa.auditEvent(r, "account created", eventRegister, username, "", registeredWith(sa.Registration, invite)...)
 		return sa.unavailable(w, r, "registration", err)
 	}
+	sa.auditEvent(r, "account created", eventRegister, username, s.ID, registeredWith(sa.Registration, invite)...)
 	sa.rememberDevice(w, r, acct, "")
-	return seeOther(w, form.Next)
+	return sa.loggedIn(w, r, http.StatusCreated, s, form.Next)
+}
+
+// registeredWith are the audit fields of a registration: the mode, and
+// who sent the invitation it used.
+func registeredWith(mode string, invite onetime.Grant) []zap.Field {
+	fields := []zap.Field{zap.String("registration", mode)}
+	if mode == "invite" {
+		fields = append(fields, zap.String("invited_by", invite.By), zap.Strings("roles", invite.Roles))
+	}
+	return fields
 }
 
 // registerInvited spends the invitation and creates the account with the

@@ -68,18 +68,20 @@ func (sa *SessionAuth) clientKey(r *http.Request) string {
 	return sa.scope + "ip:" + throttle.ClientKey(clientIP(r))
 }
 
-// clientRefused answers 429 when the client's failures are over the limit;
-// answered tells the caller to return err and do nothing more.
-func (sa *SessionAuth) clientRefused(w http.ResponseWriter, r *http.Request) (answered bool, err error) {
+// clientRefused answers 429 when the client's failures are over the limit,
+// or 503 when the counter cannot be read. A result other than "" (a login
+// result: loginThrottled or loginBackendDown) tells the caller it has
+// answered: return err and do nothing more.
+func (sa *SessionAuth) clientRefused(w http.ResponseWriter, r *http.Request) (result string, err error) {
 	until, err := sa.throttle.Blocked(r.Context(), sa.clientKey(r), now())
 	if err != nil {
-		return true, sa.unavailable(w, r, "throttle", err)
+		return loginBackendDown, sa.unavailable(w, r, "throttle", err)
 	}
 	if until.IsZero() {
-		return false, nil
+		return "", nil
 	}
 	w.Header().Set("Retry-After", retryAfter(until))
-	return true, sa.message(w, r, http.StatusTooManyRequests, "Too many attempts",
+	return loginThrottled, sa.message(w, r, http.StatusTooManyRequests, "throttled", "Too many attempts",
 		"There were too many failed attempts from your network. Wait a while and try again.")
 }
 
@@ -91,7 +93,7 @@ func (sa *SessionAuth) countClientFailure(ctx context.Context, r *http.Request) 
 		return err
 	}
 	if !until.IsZero() {
-		sa.logger.Warn("client over the failure limit", zap.String("client_ip", clientIP(r)), zap.Time("until", until))
+		sa.auditEvent(r, "client over the failure limit", eventClientBlocked, "", "", zap.Time("until", until))
 	}
 	return nil
 }
@@ -114,7 +116,7 @@ func (sa *SessionAuth) inBcryptSlot(w http.ResponseWriter, r *http.Request, what
 		c.Write(zap.String("client_ip", clientIP(r)))
 	}
 	w.Header().Set("Retry-After", "2")
-	return true, sa.message(w, r, http.StatusServiceUnavailable, "Busy, try again",
+	return true, sa.message(w, r, http.StatusServiceUnavailable, "busy", "Busy, try again",
 		"The site is handling many logins right now. Please try again in a moment.")
 }
 

@@ -62,7 +62,7 @@ func TestUnlockCommandLiftsTheLocksOfTheOwnersKnownBrowsers(t *testing.T) {
 // root's); the server finds the realm by its name.
 func TestUnlockCommandFindsTheServersRealmWhateverItsOwnPaths(t *testing.T) {
 	options := "bcrypt_cost 10\n\t\t" + deviceOptions
-	site(t, "session_auth /members/*", options+fileBackend().lines(t))
+	logFile := site(t, "session_auth /members/*", options+fileBackend().lines(t))
 	defaults := writeCLICaddyfile(t, "Caddyfile", siteConfig(filepath.Join(t.TempDir(), "cli.log"), "session_auth /members/*", options))
 	registerRetry(newClient(t), "erin", testPassword)
 	lockAccount(t, "erin", 3)
@@ -72,6 +72,16 @@ func TestUnlockCommandFindsTheServersRealmWhateverItsOwnPaths(t *testing.T) {
 	}
 	if r := loginRetry(newClient(t), "erin", testPassword); r.status != http.StatusSeeOther {
 		t.Fatalf("a fresh browser after an unlock through a config with other paths: want 303, got %d %q", r.status, errorText(r.body))
+	}
+	readLog(t, logFile, `"event":"unlock"`)
+	var unlocks []map[string]any
+	for _, e := range auditEvents(t, logFile) {
+		if e["event"] == "unlock" {
+			unlocks = append(unlocks, e)
+		}
+	}
+	if len(unlocks) != 1 || unlocks[0]["user"] != "erin" || unlocks[0]["realm"] != testRealm {
+		t.Fatalf("audit lines of the unlock: %v; want one for erin in %s", unlocks, testRealm)
 	}
 }
 

@@ -80,7 +80,7 @@ var set = []mutant{
 	{
 		name: "invalid-name-skips-bcrypt", rule: "5", file: "login.go",
 		find: "\tif validName {\n\t\ta, err := sa.users.Get(ctx, username)",
-		repl: "\tif !validName {\n\t\treturn sa.loginFailed(w, r, form, username, \"\", false)\n\t}\n\t{\n\t\ta, err := sa.users.Get(ctx, username)",
+		repl: "\tif !validName {\n\t\treturn sa.loginFailed(w, r, form, username, \"\", false, \"invalid_name\")\n\t}\n\t{\n\t\ta, err := sa.users.Get(ctx, username)",
 		pkg:  ".", tests: "TestEveryFailedLoginCostsOneBcryptAtTheConfiguredCost",
 	},
 	{
@@ -184,8 +184,8 @@ var set = []mutant{
 	// Rule 13: no secret in logs or pages.
 	{
 		name: "password-logged", rule: "13", file: "login.go",
-		find: "sa.logger.Info(\"login failed\", zap.String(\"username\", username),",
-		repl: "sa.logger.Info(\"login failed\", zap.String(\"username\", username), zap.String(\"password\", r.PostForm.Get(\"password\")),",
+		find: "eventLoginFailed, username, \"\", zap.String(\"reason\", reason))",
+		repl: "eventLoginFailed, username, \"\", zap.String(\"reason\", reason), zap.String(\"password\", r.PostForm.Get(\"password\")))",
 		pkg:  ".", tests: "TestSecretsNeverLoggedOrShown",
 	},
 	{
@@ -283,7 +283,7 @@ var set = []mutant{
 	// Rule 16: a password change ends every session made before it.
 	{
 		name: "login-ignores-stamp-after-bcrypt", rule: "16", file: "login.go",
-		find: "case current.Stamp != acct.Stamp, current.Disabled:", repl: "case current.Stamp != current.Stamp, current.Disabled:",
+		find: "case current.Stamp != acct.Stamp:", repl: "case current.Stamp != current.Stamp:",
 		pkg: ".", tests: "TestLoginInFlightWhileThePasswordChangesMakesNoWorkingSession",
 	},
 	{
@@ -396,7 +396,7 @@ var set = []mutant{
 	},
 	{
 		name: "disabled-account-logs-in", rule: "16", file: "login.go",
-		find: "case current.Stamp != acct.Stamp, current.Disabled:", repl: "case current.Stamp != acct.Stamp:",
+		find: "\t\tcase current.Disabled:\n", repl: "\t\tcase false:\n",
 		pkg: ".", tests: "TestDisabledAccountCannotLogInAndItsSessionsEnd",
 	},
 	{
@@ -534,5 +534,28 @@ var set = []mutant{
 		name: "new-folder-owner-through-a-link", rule: "cli", file: "internal/atomicfile/owner_unix.go",
 		find: "os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW", repl: "os.O_RDONLY|syscall.O_DIRECTORY",
 		pkg: "./internal/atomicfile", tests: "TestGiveFolderNeverFollowsALink",
+	},
+	// Issue 12: the JSON API keeps the forms' cross-site rules; the audit
+	// log names sessions by a reference, never the id.
+	{
+		name: "api-skips-cross-origin-check", rule: "8", file: "api.go",
+		find: "if err := sa.crossOrig.Check(r); err != nil {", repl: "if err := sa.crossOrig.Check(r); false && err != nil {",
+		pkg: ".", tests: "TestAPIRefusesCrossSiteCalls",
+	},
+	{
+		name: "api-skips-required-header", rule: "8", file: "api.go",
+		find: "if r.Header.Get(apiHeader) == \"\" {", repl: "if false {",
+		pkg: ".", tests: "TestAPIRefusesCrossSiteCalls",
+	},
+	{
+		name: "audit-names-session-by-id", rule: "13", file: "audit.go",
+		find: "zap.String(\"session\", session.Ref(sessionID))", repl: "zap.String(\"session\", sessionID)",
+		pkg: ".", tests: "TestAuditLogHasOneLineForEachEventAndNoSecret",
+	},
+	{
+		name: "api-logout-keeps-session", rule: "2", file: "logout.go",
+		find: "\ts, _ := sa.sessions.Current(r) // for the audit line only\n\tended, err := sa.sessions.End(w, r)",
+		repl: "\ts, _ := sa.sessions.Current(r) // for the audit line only\n\tended, err := isAPI(r), error(nil)",
+		pkg:  ".", tests: "TestAPILogsInTellsWhoAndLogsOut",
 	},
 }

@@ -181,7 +181,7 @@ func login(t *testing.T, m *Manager, acct users.Account, remember bool, old *htt
 		r.AddCookie(old)
 	}
 	w := httptest.NewRecorder()
-	if err := m.Start(w, r, acct, remember); err != nil {
+	if _, err := m.Start(w, r, acct, remember); err != nil {
 		t.Fatalf("Start for %s: %v", acct.Username, err)
 	}
 	return sessionCookie(t, w, testCookie)

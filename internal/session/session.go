@@ -44,7 +44,14 @@ type Config struct {
 	// ClientIP is the request's client address as the site trusts it
 	// (Caddy's client_ip), kept with the session for the user to see.
 	ClientIP func(*http.Request) string
+	// Hits and Misses count the requests with a cookie that Current
+	// answered from memory, and those it had to read from the store (a
+	// Prometheus counter fits); nil counts nothing.
+	Hits, Misses Counter
 }
+
+// Counter is what Manager counts with.
+type Counter interface{ Inc() }
 
 // Accounts finds the account behind a session; a missing one is
 // users.ErrNotFound.
@@ -138,7 +145,13 @@ func (m *Manager) Current(r *http.Request) (Session, error) {
 	}
 	now := m.cfg.Now()
 	if e, ok := m.mem.get(value, clock()); ok && e.name == name && m.store.trusted() && !m.expired(e.rec, now) && !m.refreshDue(e.rec, now) {
+		if m.cfg.Hits != nil {
+			m.cfg.Hits.Inc()
+		}
 		return Session{ID: e.id, Record: e.rec, user: e.user, roles: e.roles}, nil
+	}
+	if m.cfg.Misses != nil {
+		m.cfg.Misses.Inc()
 	}
 	return m.read(r.Context(), name, value, now)
 }
@@ -248,6 +261,22 @@ func (m *Manager) refreshDue(rec Record, at time.Time) bool {
 // ttl lets a record live until its idle or absolute deadline, whichever is
 // first, plus a minute, so the store never drops a session the server still
 // counts as alive.
+// Ends is when a session ends unless it is used again before: at its
+// lifetime's end, or sooner when it sits idle.
+func (m *Manager) Ends(rec Record) time.Time {
+	if rec.Remember {
+		return rec.Expires
+	}
+	return minTime(rec.Expires, rec.Seen.Add(m.cfg.Idle))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 func (m *Manager) ttl(rec Record, at time.Time) time.Duration {
 	ttl := rec.Expires.Sub(at)
 	if !rec.Remember {
@@ -260,15 +289,15 @@ func (m *Manager) ttl(rec Record, at time.Time) time.Duration {
 // the one the browser's cookie named, if any: an id that existed before
 // login is never the one that carries it. remember is honoured only where
 // remembering is on (Config.RememberMe > 0); otherwise the cookie ends with
-// the browser.
-func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Account, remember bool) error {
+// the browser. It returns the new session.
+func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Account, remember bool) (Session, error) {
 	name := m.CookieName(r)
 	codecs, err := m.Codecs()
 	if err != nil {
-		return err
+		return Session{}, err
 	}
 	if _, err := m.endCookie(r.Context(), name, CookieValue(r, name)); err != nil {
-		return err
+		return Session{}, err
 	}
 	remember = remember && m.cfg.RememberMe > 0
 	lifetime, maxAge := m.cfg.Lifetime, 0
@@ -291,14 +320,14 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Accou
 	}
 	id, err := m.store.Create(r.Context(), rec, m.ttl(rec, now))
 	if err != nil {
-		return err
+		return Session{}, err
 	}
 	value, err := securecookie.EncodeMulti(name, id, codecs...)
 	if err != nil {
-		return err
+		return Session{}, err
 	}
 	http.SetCookie(w, m.cookie(r, name, value, maxAge))
-	return nil
+	return Session{ID: id, Record: rec, user: rec.User, roles: newRoles(acct.Roles)}, nil
 }
 
 // End deletes the request's session on the server and expires its cookie

@@ -60,3 +60,9 @@ func (a *Admission) Enter(ctx context.Context) (release func(), ok bool) {
 }
 
 func (a *Admission) leave() { <-a.slots }
+
+// Running is how many computations hold a slot now.
+func (a *Admission) Running() int { return len(a.slots) }
+
+// Waiting is how many wait for a slot now.
+func (a *Admission) Waiting() int { return len(a.queue) }
