@@ -109,7 +109,7 @@ func Parse(raw string, opts Options) (Target, error) {
 			// "localhost:6379" parses as scheme "localhost".
 			return t, fmt.Errorf("redis: the URL needs a scheme: redis://%s", hostHint(raw))
 		}
-		return t, fmt.Errorf("redis: the URL must start with redis://, rediss://, redis+sentinel:// or rediss+sentinel://, not %q", u.Scheme+"://")
+		return t, fmt.Errorf("redis: the URL must start with redis+sentinel://, rediss+sentinel://, redis:// or rediss://, not %q", u.Scheme+"://")
 	}
 	if u.Host == "" {
 		return t, fmt.Errorf("redis: the URL has no host; write it as %s", Form)
@@ -221,12 +221,28 @@ func (t Target) Key() string {
 }
 
 // String describes the target for logs and messages, without passwords.
-func (t Target) String() string {
-	u, err := url.Parse(t.raw)
-	if err != nil {
-		return "(a Redis URL that does not parse)"
+func (t Target) String() string { return Redact(t.raw) }
+
+// Redact hides the password of a Redis URL (any of its forms), for logs.
+func Redact(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return "(a Redis URL without a scheme)"
 	}
-	return u.Redacted()
+	authority, path, slash := strings.Cut(rest, "/")
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPassword := strings.Cut(authority[:at], ":")
+	if hasPassword {
+		user += ":xxxxx"
+	}
+	out := scheme + "://" + user + authority[at:]
+	if slash {
+		out += "/" + path
+	}
+	return out
 }
 
 // DB is the database number the target selects.
