@@ -25,7 +25,8 @@ import (
 // while Sentinel promotes the replica, never the content without a valid
 // session; afterwards the sessions from before work on both instances, a
 // new login works without a reload, both instances subscribe again on the
-// new master, and a logout on one is honoured at once on the other.
+// new master, the command finds it too, and a logout on one instance is
+// honoured at once on the other.
 func TestSentinelFailoverKeepsSessionsAndNeverServesContentWithoutOne(t *testing.T) {
 	set, err := testredis.StartSentinels("sessions", 1, 3, time.Second)
 	if err != nil {
@@ -146,6 +147,11 @@ func TestSentinelFailoverKeepsSessionsAndNeverServesContentWithoutOne(t *testing
 		return n >= 2
 	})
 
+	// The command finds the new master as the servers do.
+	if out, code, err := runCLI(t, "", "--config", roleCLIConfig(t, lines), "list"); err != nil || code != 0 || !strings.Contains(out, "alice") {
+		t.Fatalf("caddy session-auth list after the failover: exit %d, %v, %q", code, err, out)
+	}
+
 	// A new login on each instance, without a reload; then a logout on one
 	// is honoured on the other at once, though it had just served (and so
 	// remembered) the session.
@@ -230,7 +236,8 @@ func logoutAt(t *testing.T, base, cookie string) {
 // registration, login and protected pages work; a config with the wrong
 // password, the wrong CA or no client certificate fails closed (protected
 // requests 503, forms "try again later") and logs one line at start that
-// says what failed, without the password.
+// says what failed, without the password. The command reaches the same
+// Redis with the same settings.
 func TestRedisTLSAndACLUsers(t *testing.T) {
 	files, err := testredis.NewTLSFiles(t.TempDir())
 	if err != nil {
@@ -259,6 +266,11 @@ func TestRedisTLSAndACLUsers(t *testing.T) {
 		t.Fatalf("login over TLS as an ACL user: %d", r.status)
 	}
 	cookie := c.cookie()
+	// The command reaches the Redis the server uses, as the server does.
+	cliConfig := roleCLIConfig(t, config("sessions", aclPassword, files.CA, true))
+	if out, code, err := runCLI(t, "", "--config", cliConfig, "list"); err != nil || code != 0 || !strings.Contains(out, "tess") {
+		t.Fatalf("caddy session-auth list over TLS as the ACL user: exit %d, %v, %q", code, err, out)
+	}
 
 	for _, tc := range []struct {
 		name, options, want, secret string
