@@ -82,6 +82,11 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"default_roles given twice", "session_auth {\n\t\tdefault_roles a\n\t\tdefault_roles b\n\t}", "default_roles given more than once"},
 		{"roles_header given twice", "session_auth {\n\t\troles_header A\n\t\troles_header B\n\t}", "roles_header given more than once"},
 		{"roles_header without a name", "session_auth {\n\t\troles_header\n\t}", "wrong argument count"},
+		{"redis block with an unknown subdirective", "session_auth {\n\t\tredis rediss://h:6380 {\n\t\t\tpassword x\n\t\t}\n\t}", "unrecognized subdirective password in the redis block"},
+		{"redis block with a file given twice", "session_auth {\n\t\tredis rediss://h:6380 {\n\t\t\tca_file a\n\t\t\tca_file b\n\t\t}\n\t}", "redis ca_file given more than once"},
+		{"redis block subdirective without a value", "session_auth {\n\t\tredis rediss://h:6380 {\n\t\t\tserver_name\n\t\t}\n\t}", "wrong argument count"},
+		{"redis without a URL", "session_auth {\n\t\tredis\n\t}", "wrong argument count"},
+		{"redis with two URLs", "session_auth {\n\t\tredis redis://a redis://b\n\t}", "wrong argument count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			caddyfile := "example.com {\n\t" + tc.directive + "\n}\n"
@@ -133,6 +138,13 @@ func TestValidateRejects(t *testing.T) {
 		{"redis URL with port 0", SessionAuth{Redis: "redis://localhost:0"}, "port must be a number from 1 to 65535"},
 		{"redis URL with another scheme", SessionAuth{Redis: "tcp://localhost:6379"}, `redis:// or rediss://, not "tcp://"`},
 		{"redis URL of a bare host", SessionAuth{Redis: "localhost"}, "redis:// or rediss://"},
+		{"sentinel URL without a master name", SessionAuth{Redis: "redis+sentinel://u:hunter2@10.0.0.1:26379"}, "needs the master's name"},
+		{"sentinel URL with a sentinel without a port", SessionAuth{Redis: "redis+sentinel://10.0.0.1:26379,10.0.0.2/main"}, "each sentinel needs a host and a port"},
+		{"redis_tls on a plain URL", SessionAuth{Redis: "redis://localhost:6379", RedisTLS: &RedisTLS{ServerName: "x"}}, "are for rediss://"},
+		{"redis_tls key without a cert", SessionAuth{Redis: "rediss://localhost:6379", RedisTLS: &RedisTLS{KeyFile: "/nonexistent/key.pem"}}, "cert_file and key_file go together"},
+		{"redis_tls unreadable CA", SessionAuth{Redis: "rediss://localhost:6379", RedisTLS: &RedisTLS{CAFile: "/nonexistent/ca.pem"}}, "ca_file: open /nonexistent/ca.pem"},
+		{"sentinel password on a direct URL", SessionAuth{Redis: "redis://localhost:6379", RedisSentinelPassword: "hunter2"}, "are for redis+sentinel://"},
+		{"redis_tls without redis", SessionAuth{RedisTLS: &RedisTLS{CAFile: "/x"}}, "need a redis URL"},
 		{"redis URL without a scheme, with an @ in the password", SessionAuth{Redis: "user:p@ss@localhost:6391"}, "needs a scheme: redis://localhost:6391"},
 		{"redis URL without the slashes after the scheme", SessionAuth{Redis: "redis:pw@localhost:6391"}, "no host"},
 		{"no realm", SessionAuth{Realm: "-"}, "realm"},

@@ -24,7 +24,14 @@ func init() {
 //
 //	session_auth [<matcher>] {
 //		realm         <name>
-//		redis         <url>
+//		redis         <url> {
+//			ca_file           <path>
+//			cert_file         <path>
+//			key_file          <path>
+//			server_name       <name>
+//			sentinel_username <name>
+//			sentinel_password <password>
+//		}
 //		users_file    <path>
 //		sessions_dir  <path>
 //		secret        <key> [<older>...]
@@ -200,7 +207,7 @@ func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error
 	case "realm":
 		err = oneString(d, &sa.Realm)
 	case "redis":
-		err = oneString(d, &sa.Redis)
+		err = sa.unmarshalRedis(d)
 	case "users_file":
 		err = oneString(d, &sa.UsersFile)
 	case "sessions_dir":
@@ -340,6 +347,44 @@ func oneInt(d *caddyfile.Dispenser, dst *int) error {
 		return d.Errf("bad number %q", s)
 	}
 	*dst = v
+	return nil
+}
+
+// unmarshalRedis reads "redis <url>" and its optional block: the TLS
+// files (for rediss:// and rediss+sentinel://) and the sentinels'
+// credentials (for the +sentinel forms).
+func (sa *SessionAuth) unmarshalRedis(d *caddyfile.Dispenser) error {
+	if err := oneString(d, &sa.Redis); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		if seen[opt] {
+			return d.Errf("redis %s given more than once", opt)
+		}
+		seen[opt] = true
+		var dst *string
+		switch opt {
+		case "ca_file", "cert_file", "key_file", "server_name":
+			if sa.RedisTLS == nil {
+				sa.RedisTLS = new(RedisTLS)
+			}
+			dst = map[string]*string{
+				"ca_file": &sa.RedisTLS.CAFile, "cert_file": &sa.RedisTLS.CertFile,
+				"key_file": &sa.RedisTLS.KeyFile, "server_name": &sa.RedisTLS.ServerName,
+			}[opt]
+		case "sentinel_username":
+			dst = &sa.RedisSentinelUsername
+		case "sentinel_password":
+			dst = &sa.RedisSentinelPassword
+		default:
+			return d.Errf("unrecognized subdirective %s in the redis block", opt)
+		}
+		if err := oneString(d, dst); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

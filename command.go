@@ -621,14 +621,17 @@ func (b *cliBackend) changeAccount(ctx context.Context, username string, change 
 // as the server would, without starting anything else, for action.
 func (sa *SessionAuth) openBackend(cfg []byte, action string) (*cliBackend, error) {
 	if sa.Redis != "" {
-		if err := checkRedisURL(sa.Redis); err != nil {
+		// The server's Redis, reached as the server reaches it: the same
+		// sentinels, TLS files and credentials.
+		target, err := sa.redisTarget()
+		if err != nil {
 			return nil, err
 		}
-		pool := newRedisPool(sa.Redis)
+		pool := newRedisPool(target)
 		prefix := keyPrefix(sa.Realm)
 		counters := throttle.NewRedisStore(pool, prefix+"throttle:")
 		return &cliBackend{
-			where:    redactURL(sa.Redis),
+			where:    target.String(),
 			users:    users.NewRedisStore(pool, prefix),
 			sessions: session.NewRedis(pool, prefix, redisChannel(sa.Redis, sa.Realm), nil),
 			tokens:   onetime.NewRedis(pool, prefix),

@@ -78,9 +78,29 @@ type SessionAuth struct {
 
 	// Redis is the URL of the Redis server that keeps the realm's sessions,
 	// accounts, counters and generated cookie key:
-	// redis://[user:pass@]host[:port][/db] or rediss:// for TLS. Default:
-	// none, so files under Caddy's data directory.
+	// redis://[user:pass@]host[:port][/db] or rediss:// for TLS; or, for a
+	// master that Redis Sentinel watches and replaces when it fails,
+	// redis+sentinel://[user:pass@]host:port[,host:port...]/<master>[/db]
+	// (rediss+sentinel:// for TLS), which lists the sentinels and names
+	// the master. The user and password are the data server's (an ACL user
+	// or the default one). Default: none, so files under Caddy's data
+	// directory.
 	Redis string `json:"redis,omitempty"`
+
+	// RedisTLS are the CA, client certificate and server name of a
+	// rediss:// or rediss+sentinel:// connection (the sentinels' too).
+	// Default: the system's roots, no client certificate.
+	RedisTLS *RedisTLS `json:"redis_tls,omitempty"`
+
+	// RedisSentinelUsername is the ACL user the sentinels of a
+	// redis+sentinel:// URL want; {env.*} and {file.*} placeholders are
+	// resolved. Default: none (the default user).
+	RedisSentinelUsername string `json:"redis_sentinel_username,omitempty"`
+
+	// RedisSentinelPassword is the sentinels' password (their
+	// requirepass, or RedisSentinelUsername's); {env.*} and {file.*}
+	// placeholders are resolved. Default: none.
+	RedisSentinelPassword string `json:"redis_sentinel_password,omitempty"`
 
 	// UsersFile is the accounts file of the file backend. Default:
 	// session_auth/<realm>/users.json in Caddy's data directory.
@@ -453,9 +473,11 @@ func (sa *SessionAuth) Validate() error {
 		if sa.UsersFile != "" || sa.SessionsDir != "" {
 			return errors.New("users_file and sessions_dir belong to the file backend; with redis, accounts and sessions live in Redis")
 		}
-		if err := checkRedisURL(sa.Redis); err != nil {
+		if _, err := sa.redisTarget(); err != nil {
 			return err
 		}
+	} else if sa.RedisTLS != nil || sa.RedisSentinelUsername != "" || sa.RedisSentinelPassword != "" {
+		return errors.New("redis_tls and the sentinel credentials need a redis URL")
 	}
 	return nil
 }

@@ -194,11 +194,15 @@ func (sa *SessionAuth) otherRealms(ctx context.Context) ([]string, bool) {
 		_, err := os.Stat(filepath.Join(dataDir(), "users.json"))
 		legacy = err == nil
 	} else {
-		pool, err := acquireRedisPool(sa.Redis, sa.logger)
+		target, err := sa.redisTarget()
 		if err != nil {
 			return nil, false
 		}
-		defer releaseRedisPool(sa.Redis)
+		pool, err := acquireRedisPool(target, sa.logger)
+		if err != nil {
+			return nil, false
+		}
+		defer releaseRedisPool(target)
 		conn, err := redisutil.Conn(ctx, pool)
 		if err != nil {
 			return nil, false

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -16,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/redisconn"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/throttle"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
@@ -76,17 +74,21 @@ func (sa *SessionAuth) provisionFiles(secrets [][]byte) (session.Store, error) {
 
 func (sa *SessionAuth) provisionRedis(secrets [][]byte) (session.Store, error) {
 	prefix := keyPrefix(sa.Realm)
-	pool, err := acquireRedisPool(sa.Redis, sa.logger)
+	target, err := sa.redisTarget()
 	if err != nil {
 		return nil, err
 	}
-	sa.release = append(sa.release, func() { releaseRedisPool(sa.Redis) })
+	pool, err := acquireRedisPool(target, sa.logger)
+	if err != nil {
+		return nil, err
+	}
+	sa.release = append(sa.release, func() { releaseRedisPool(target) })
 	channel := redisChannel(sa.Redis, sa.Realm)
-	listener, err := acquireListener(sa.Redis, pool, channel)
+	listener, err := acquireListener(target, pool, channel)
 	if err != nil {
 		return nil, err
 	}
-	sa.release = append(sa.release, func() { releaseListener(sa.Redis, channel) })
+	sa.release = append(sa.release, func() { releaseListener(target, channel) })
 	if secrets != nil {
 		sa.keys = session.FixedKeys(secrets).ForRealm(sa.Realm)
 	} else {
@@ -105,15 +107,47 @@ func redisChannel(rawURL, realm string) string {
 	return session.Channel(keyPrefix(realm), redisDatabase(rawURL))
 }
 
-// redisDatabase is the database number of a URL that checkRedisURL
-// accepted: its path, as the dial reads it, or 0.
+// redisDatabase is the database number of a URL that redisconn.Parse
+// accepted, as the dial reads it, or 0.
 func redisDatabase(rawURL string) int {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return 0
+	t, _ := redisconn.Parse(rawURL, redisconn.Options{})
+	return t.DB()
+}
+
+// RedisTLS are the files of a TLS connection to Redis (rediss:// and
+// rediss+sentinel://), for the data servers and the sentinels alike. Each
+// file is read when the config loads, so a missing or malformed one stops
+// the config there (`caddy validate` too).
+type RedisTLS struct {
+	// CAFile is a PEM file of the certificate authorities that may sign
+	// the server's certificate. Default: the system's roots.
+	CAFile string `json:"ca_file,omitempty"`
+
+	// CertFile is the client certificate (PEM) shown to a Redis that asks
+	// for one (tls-auth-clients); it needs KeyFile. Default: none.
+	CertFile string `json:"cert_file,omitempty"`
+
+	// KeyFile is the private key (PEM) of CertFile. Default: none.
+	KeyFile string `json:"key_file,omitempty"`
+
+	// ServerName is the name the server's certificate must carry.
+	// Default: the host dialled, as the URL or the sentinels give it.
+	ServerName string `json:"server_name,omitempty"`
+}
+
+// redisTarget is where the config says Redis is, its options included,
+// with {env.*} and {file.*} placeholders in the sentinels' credentials
+// resolved; its errors say how to write what is wrong.
+func (sa *SessionAuth) redisTarget() (redisconn.Target, error) {
+	repl := caddy.NewReplacer()
+	opts := redisconn.Options{
+		SentinelUsername: repl.ReplaceKnown(sa.RedisSentinelUsername, ""),
+		SentinelPassword: repl.ReplaceKnown(sa.RedisSentinelPassword, ""),
 	}
-	db, _ := strconv.Atoi(strings.TrimPrefix(u.Path, "/"))
-	return db
+	if sa.RedisTLS != nil {
+		opts.TLS = redisconn.TLS(*sa.RedisTLS)
+	}
+	return redisconn.Parse(sa.Redis, opts)
 }
 
 // resolveSecrets expands {env.*} and {file.*} placeholders and checks that
@@ -183,29 +217,27 @@ func (l redisListener) Destruct() error {
 	return nil
 }
 
-func acquireRedisPool(rawURL string, logger *zap.Logger) (*redis.Pool, error) {
-	if err := checkRedisURL(rawURL); err != nil {
-		return nil, err
-	}
-	val, loaded, err := redisPools.LoadOrNew(rawURL, func() (caddy.Destructor, error) {
-		return redisPool{newRedisPool(rawURL)}, nil
+func acquireRedisPool(target redisconn.Target, logger *zap.Logger) (*redis.Pool, error) {
+	val, loaded, err := redisPools.LoadOrNew(target.Key(), func() (caddy.Destructor, error) {
+		return redisPool{newRedisPool(target)}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	p := val.(redisPool)
 	if !loaded {
-		go warnIfNotPersistent(p.Pool, logger)
+		go warnIfNotPersistent(p.Pool, target, logger)
 	}
 	return p.Pool, nil
 }
 
-func releaseRedisPool(rawURL string) { _, _ = redisPools.Delete(rawURL) }
+func releaseRedisPool(target redisconn.Target) { _, _ = redisPools.Delete(target.Key()) }
 
-func acquireListener(rawURL string, pool *redis.Pool, channel string) (*session.Listener, error) {
-	val, _, err := redisListeners.LoadOrNew(rawURL+"\x00"+channel, func() (caddy.Destructor, error) {
-		dial := func(ctx context.Context) (redis.Conn, error) { return dialRedis(ctx, rawURL) }
-		return redisListener{session.NewListener(dial, pool, channel)}, nil
+// acquireListener subscribes through the target's own dial, so that after
+// a failover it subscribes on the new master.
+func acquireListener(target redisconn.Target, pool *redis.Pool, channel string) (*session.Listener, error) {
+	val, _, err := redisListeners.LoadOrNew(target.Key()+"\x00"+channel, func() (caddy.Destructor, error) {
+		return redisListener{session.NewListener(target.Dial, pool, channel)}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -213,92 +245,26 @@ func acquireListener(rawURL string, pool *redis.Pool, channel string) (*session.
 	return val.(redisListener).Listener, nil
 }
 
-func releaseListener(rawURL, channel string) { _, _ = redisListeners.Delete(rawURL + "\x00" + channel) }
-
-// newRedisPool bounds everything: dial and I/O timeouts, the number of
-// connections, and (in redisutil) the wait for one. It checks a pooled
-// connection with PING only after it sat idle a while, not on every borrow,
-// which would cost a round trip per request.
-func newRedisPool(rawURL string) *redis.Pool {
-	return &redis.Pool{
-		MaxIdle:     32,
-		MaxActive:   128,
-		Wait:        true,
-		IdleTimeout: 4 * time.Minute,
-		DialContext: func(ctx context.Context) (redis.Conn, error) {
-			return dialRedis(ctx, rawURL)
-		},
-		TestOnBorrow: func(c redis.Conn, lastUsed time.Time) error {
-			if time.Since(lastUsed) < 30*time.Second {
-				return nil
-			}
-			_, err := c.Do("PING")
-			return err
-		},
-	}
+func releaseListener(target redisconn.Target, channel string) {
+	_, _ = redisListeners.Delete(target.Key() + "\x00" + channel)
 }
 
-// dialRedis connects to the server rawURL names, with bounded connect, read
-// and write times.
-func dialRedis(ctx context.Context, rawURL string) (redis.Conn, error) {
-	return redis.DialURLContext(ctx, rawURL,
-		redis.DialConnectTimeout(2*time.Second),
-		redis.DialReadTimeout(2*time.Second),
-		redis.DialWriteTimeout(2*time.Second),
-	)
-}
-
-// checkRedisURL refuses, at config load, every URL that the dial would
-// refuse or misread later, and says how to write it. Its errors never echo
-// the URL, which may hold a password.
-func checkRedisURL(raw string) error {
-	const form = "redis://[user:password@]host[:port][/db] or rediss://..."
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("redis: the URL does not parse; write it as %s", form)
-	}
-	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		if u.Opaque != "" || u.Scheme != "" && u.Host == "" {
-			// "localhost:6379" parses as scheme "localhost".
-			return fmt.Errorf("redis: the URL needs a scheme: redis://%s", hostHint(raw))
-		}
-		return fmt.Errorf("redis: the URL must start with redis:// or rediss://, not %q", u.Scheme+"://")
-	}
-	if u.Hostname() == "" {
-		return fmt.Errorf("redis: the URL has no host; write it as %s", form)
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("redis: the port must be a number from 1 to 65535; write the URL as %s", form)
-		}
-	}
-	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
-		if n, err := strconv.Atoi(db); err != nil || n < 0 {
-			return fmt.Errorf("redis: the path must be a database number, such as /0; write the URL as %s", form)
-		}
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("redis: the URL takes no query or fragment; write it as %s", form)
-	}
-	return nil
-}
-
-// hostHint is what a URL without a scheme looked like, minus any password.
-func hostHint(raw string) string {
-	if at := strings.LastIndex(raw, "@"); at >= 0 {
-		raw = raw[at+1:]
-	}
-	return raw
-}
+// newRedisPool is the target's pool (see redisconn.NewPool): bounded, and
+// following a Sentinel failover.
+func newRedisPool(target redisconn.Target) *redis.Pool { return redisconn.NewPool(target) }
 
 // warnIfNotPersistent tells the operator when Redis would lose accounts on a
 // restart. A Redis that refuses CONFIG (managed services) is not reported.
-func warnIfNotPersistent(pool *redis.Pool, logger *zap.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+// When Redis cannot be reached its line says why: the dial's error names
+// what failed (TLS verification, WRONGPASS, no sentinel answered, an
+// unknown master name) and holds no password.
+func warnIfNotPersistent(pool *redis.Pool, target redisconn.Target, logger *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	conn, err := pool.GetContext(ctx)
 	if err != nil {
-		logger.Warn("redis is unreachable; protected requests get 503 until it answers", zap.Error(err))
+		logger.Warn("redis is unreachable; protected requests get 503 until it answers",
+			zap.String("redis", target.String()), zap.Error(err))
 		return
 	}
 	defer conn.Close()
@@ -397,10 +363,4 @@ func tokenFiles(sessionsDir string) *onetime.Files {
 func releaseFileSessions(dir string) { _, _ = fileSessionDirs.Delete(filepath.Clean(dir)) }
 
 // redactURL hides the password in a Redis URL, for logs.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(a Redis URL that does not parse)"
-	}
-	return u.Redacted()
-}
+func redactURL(raw string) string { return redisconn.Redact(raw) }

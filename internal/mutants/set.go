@@ -558,4 +558,32 @@ var set = []mutant{
 		repl: "\ts, _ := sa.sessions.Current(r) // for the audit line only\n\tended, err := isAPI(r), error(nil)",
 		pkg:  ".", tests: "TestAPILogsInTellsWhoAndLogsOut",
 	},
+	// Redis Sentinel and TLS: a connection is handed out only to the
+	// master, only over a verified TLS session, and no error or log line
+	// that a failed connection makes holds a password.
+	{
+		name: "sentinel-dial-skips-role-check", rule: "sentinel", file: "internal/redisconn/redisconn.go",
+		find: "if err := checkMaster(conn); err != nil {", repl: "if err := error(nil); err != nil {",
+		pkg: "./internal/redisconn", tests: "TestSentinelDialAndPoolRefuseAReplica",
+	},
+	{
+		name: "pool-reuses-read-only-connection", rule: "sentinel", file: "internal/redisconn/redisconn.go",
+		find: "func (g *guarded) Err() error {\n\tif g.broken != nil {", repl: "func (g *guarded) Err() error {\n\tif false {",
+		pkg: "./internal/redisconn", tests: "TestSentinelDialAndPoolRefuseAReplica",
+	},
+	{
+		name: "redis-tls-skips-verification", rule: "tls", file: "internal/redisconn/redisconn.go",
+		find: "cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName}", repl: "cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName, InsecureSkipVerify: true}",
+		pkg: "./internal/redisconn", tests: "TestTLSWithClientCertificatesAndACLUsers",
+	},
+	{
+		name: "redis-dial-error-keeps-password", rule: "13", file: "internal/redisconn/redisconn.go",
+		find: `return nil, fmt.Errorf("redis at %s: %v", addr, explain(err, t.tls != nil))`, repl: `return nil, fmt.Errorf("redis at %s as %s:%s: %v", addr, t.username, t.password, explain(err, t.tls != nil))`,
+		pkg: "./internal/redisconn", tests: "TestTLSWithClientCertificatesAndACLUsers",
+	},
+	{
+		name: "redis-unreachable-line-keeps-password", rule: "13", file: "stores.go",
+		find: `zap.String("redis", target.String())`, repl: `zap.String("redis", target.Key())`,
+		pkg: ".", tests: "TestRedisTLSAndACLUsers",
+	},
 }

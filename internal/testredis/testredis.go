@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,12 @@ type Server struct {
 	dir        string
 	port       int
 	persistent bool
+	// args replace the default arguments (TLS, replica and sentinel
+	// servers); ready then says when the server answers.
+	args  func(s *Server) []string
+	ready func(s *Server) error
+	// exited closes when the process has ended and been reaped.
+	exited chan struct{}
 }
 
 // Main runs a package's tests with a private redis-server in *srv, which
@@ -78,7 +85,7 @@ func (s *Server) launch(bin string) error {
 	if s.persistent {
 		aof = "yes"
 	}
-	s.cmd = exec.Command(bin,
+	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--dir", s.dir,
@@ -86,25 +93,54 @@ func (s *Server) launch(bin string) error {
 		"--appendonly", aof,
 		"--appendfsync", "always",
 		"--protected-mode", "yes",
-	)
-	s.cmd.Stdout = nil
-	s.cmd.Stderr = nil
+	}
+	if s.args != nil {
+		args = s.args(s)
+	}
+	ready := s.ready
+	if ready == nil {
+		ready = func(s *Server) error {
+			c, err := redis.Dial("tcp", s.Addr)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.Do("PING")
+			return err
+		}
+	}
+	s.cmd = exec.Command(bin, args...)
+	log, err := os.Create(filepath.Join(s.dir, "output.log"))
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	s.cmd.Stdout, s.cmd.Stderr = log, log
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("starting redis-server: %v", err)
 	}
+	exited := make(chan struct{})
+	s.exited = exited
+	go func(cmd *exec.Cmd) {
+		cmd.Wait()
+		close(exited)
+	}(s.cmd)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := redis.Dial("tcp", s.Addr); err == nil {
-			_, err = c.Do("PING")
-			c.Close()
-			if err == nil {
-				return nil
-			}
+		select {
+		case <-exited:
+			out, _ := os.ReadFile(filepath.Join(s.dir, "output.log"))
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			return fmt.Errorf("redis-server %s exited at once: %s", strings.Join(args, " "), strings.Join(lines[max(0, len(lines)-3):], " | "))
+		default:
+		}
+		if ready(s) == nil {
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.cmd.Process.Kill()
-	s.cmd.Wait()
+	<-exited
 	return fmt.Errorf("redis-server on %s did not answer within 10s", s.Addr)
 }
 
@@ -130,7 +166,7 @@ func (s *Server) Pool(db int) *redis.Pool {
 func (s *Server) Stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		s.cmd.Process.Kill()
-		s.cmd.Wait()
+		<-s.exited
 	}
 	s.cmd = nil
 }
