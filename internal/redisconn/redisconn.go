@@ -275,7 +275,10 @@ func (t Target) Dial(ctx context.Context) (redis.Conn, error) {
 		}
 		conn, err := t.dialData(ctx, addr)
 		if err != nil {
-			return nil, fmt.Errorf("redis master %q (sentinel %s named %s): %v", t.master, s, addr, err)
+			// Early in a failover a sentinel may still name the master
+			// that died: another may know better.
+			failures = append(failures, fmt.Sprintf("sentinel %s named %s: %v", s, addr, err))
+			continue
 		}
 		if err := checkMaster(conn); err != nil {
 			conn.Close()
