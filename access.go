@@ -163,8 +163,7 @@ func (rule *AccessRule) admits(user string, roles []string) bool {
 // through Caddy's error handling. Never a redirect: sending a logged-in
 // user to the login page on its own would loop.
 func (sa *SessionAuth) forbid(w http.ResponseWriter, r *http.Request, s session.Session) error {
-	sa.logger.Info("request refused by an access rule",
-		zap.String("username", s.User), zap.String("path", r.URL.Path), zap.String("client_ip", clientIP(r)))
+	sa.auditEvent(r, "request refused by an access rule", eventAccessDenied, s.User, s.ID, zap.String("path", r.URL.Path))
 	return sa.refuse(w, r, s)
 }
 

@@ -124,11 +124,12 @@ func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) err
 			sa.logger.Warn("other sessions ended by a new stamp, but deleting them failed (they end at their next request)",
 				zap.String("username", acct.Username), zap.Error(err))
 		}
-		if _, err := sa.sessions.Start(w, r, changed, s.Remember); err != nil {
+		renewed, err := sa.sessions.Start(w, r, changed, s.Remember)
+		if err != nil {
 			return sa.unavailable(w, r, "ending sessions", err)
 		}
 		sa.rememberDevice(w, r, changed, sa.knownDevice(r, acct))
-		sa.auditEvent(r, "other sessions ended by their user", eventSessionsEnded, acct.Username, s.ID, zap.Int("ended", n))
+		sa.auditEvent(r, "other sessions ended by their user", eventSessionsEnded, acct.Username, s.ID, zap.Int("ended", n), zap.String("new_session", session.Ref(renewed.ID)))
 		return seeOther(w, sa.PathPrefix+"/account?done=others")
 	case "password":
 		return sa.changePassword(w, r, s, acct)
@@ -185,11 +186,12 @@ func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s 
 		sa.logger.Warn("password changed, but ending the older sessions failed (they end at their next request)",
 			zap.String("username", acct.Username), zap.Error(err))
 	}
-	if _, err := sa.sessions.Start(w, r, changed, s.Remember); err != nil {
+	renewed, err := sa.sessions.Start(w, r, changed, s.Remember)
+	if err != nil {
 		return sa.unavailable(w, r, "password change", err)
 	}
 	sa.rememberDevice(w, r, changed, sa.knownDevice(r, acct))
-	sa.auditEvent(r, "password changed by its user", eventPasswordChange, acct.Username, s.ID, zap.Int("sessions_ended", n))
+	sa.auditEvent(r, "password changed by its user", eventPasswordChange, acct.Username, s.ID, zap.Int("sessions_ended", n), zap.String("new_session", session.Ref(renewed.ID)))
 	return seeOther(w, sa.PathPrefix+"/account?done=password")
 }
 

@@ -2,11 +2,11 @@ package sessionauth
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 
 	"github.com/caddyserver/caddy/v2"
-	"go.uber.org/zap"
 
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
@@ -60,9 +60,12 @@ func handleUnlock(w http.ResponseWriter, r *http.Request) error {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
 	}
-	// The same line a handler's auditEvent writes, from the admin endpoint.
-	caddy.Log().Named("http.handlers.session_auth.audit").Info("locks lifted by an operator",
-		zap.String("event", eventUnlock), zap.String("user", user), zap.String("realm", realm), zap.String("client_ip", r.RemoteAddr))
+	// The line a handler's auditEvent writes, from the admin endpoint.
+	from, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		from = r.RemoteAddr
+	}
+	audit(caddy.Log().Named(auditLogger), r, "locks lifted by an operator", eventUnlock, user, realm, from, "")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -48,7 +48,7 @@ func auditLines(t *testing.T, logFile string) []map[string]any {
 	var lines []map[string]any
 	for _, line := range strings.Split(readLog(t, logFile, "admin action"), "\n") {
 		var entry map[string]any
-		if json.Unmarshal([]byte(line), &entry) == nil && entry["logger"] == "http.handlers.session_auth.audit" && entry["event"] == "admin_action" {
+		if json.Unmarshal([]byte(line), &entry) == nil && entry["logger"] == auditLogger && entry["event"] == "admin_action" {
 			lines = append(lines, entry)
 		}
 	}

@@ -67,7 +67,7 @@ func (sa *SessionAuth) serveAPI(w http.ResponseWriter, r *http.Request, route st
 		w.Header().Set("Allow", "GET, HEAD, POST, DELETE")
 	case "/session/register":
 		if r.Method == http.MethodPost {
-			if !sa.registrationOpen() && sa.Registration != "invite" {
+			if !sa.registrationOffered() {
 				return sa.apiError(w, http.StatusNotFound, "registration_closed", "Registration is closed on this site.")
 			}
 			return sa.apiCall(w, r, true, sa.handleRegister)
@@ -142,7 +142,7 @@ func (sa *SessionAuth) apiSession(w http.ResponseWriter, status int, s session.S
 	if roles == nil {
 		roles = []string{}
 	}
-	return writeJSON(w, status, apiSession{User: s.User, Roles: roles, Expires: sa.sessions.Ends(s.Record).UTC(), Remember: s.Remember})
+	return writeJSON(w, status, apiSession{User: s.User, Roles: roles, Expires: sa.sessions.Ends(s.Record).UTC().Truncate(time.Second), Remember: s.Remember})
 }
 
 // loggedIn answers a login or registration that started s: the browser
@@ -155,8 +155,9 @@ func (sa *SessionAuth) loggedIn(w http.ResponseWriter, r *http.Request, apiStatu
 }
 
 // apiError answers an API call with a stable code and a message for
-// people; statuses below 400 (202 for an account that waits for approval)
-// say "status" instead of "error".
+// people: {"error": code, "message": message}. The one answer below 400
+// that is no session, 202 for an account that waits for approval, says
+// "status" instead of "error".
 func (sa *SessionAuth) apiError(w http.ResponseWriter, status int, code, message string) error {
 	key := "error"
 	if status < 400 {

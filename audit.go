@@ -16,6 +16,9 @@ import (
 // that cannot be turned back into the cookie. It never holds a password,
 // a hash, a link's token or a session id.
 
+// auditLogger is the audit log's logger name.
+const auditLogger = "http.handlers.session_auth.audit"
+
 // Audit events: the value of the "event" field.
 const (
 	eventLogin               = "login"
@@ -31,6 +34,7 @@ const (
 	eventSessionsEnded       = "sessions_ended"        // the user ended all their other sessions
 	eventAdminAction         = "admin_action"          // action says which, admin who
 	eventUnlock              = "unlock"                // an operator lifted the locks
+	eventAccessDenied        = "access_denied"         // an access rule refused a logged-in user
 )
 
 // maxAgentLength bounds the user agent kept in a line: the header is the
@@ -41,6 +45,11 @@ const maxAgentLength = 256
 // when the name typed was no valid username), sessionID the session
 // concerned or "".
 func (sa *SessionAuth) auditEvent(r *http.Request, msg, event, user, sessionID string, fields ...zap.Field) {
+	audit(sa.audit, r, msg, event, user, sa.Realm, clientIP(r), sessionID, fields...)
+}
+
+// audit writes one audit line on logger: see auditEvent.
+func audit(logger *zap.Logger, r *http.Request, msg, event, user, realm, clientIP, sessionID string, fields ...zap.Field) {
 	agent := r.UserAgent()
 	if len(agent) > maxAgentLength {
 		agent = agent[:maxAgentLength]
@@ -48,12 +57,12 @@ func (sa *SessionAuth) auditEvent(r *http.Request, msg, event, user, sessionID s
 	base := []zap.Field{
 		zap.String("event", event),
 		zap.String("user", user),
-		zap.String("realm", sa.Realm),
-		zap.String("client_ip", clientIP(r)),
+		zap.String("realm", realm),
+		zap.String("client_ip", clientIP),
 		zap.String("user_agent", agent),
 	}
 	if sessionID != "" {
 		base = append(base, zap.String("session", session.Ref(sessionID)))
 	}
-	sa.audit.Info(msg, append(base, fields...)...)
+	logger.Info(msg, append(base, fields...)...)
 }

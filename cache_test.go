@@ -75,7 +75,7 @@ func TestCachedSessionRevokedElsewhereIsRefusedAtOnce(t *testing.T) {
 	newClient(t).register("vera", testPassword, "/")
 	pool := testRedis.Pool(0)
 	defer pool.Close()
-	elsewhere := session.NewRedis(pool, keyPrefix(testRealm), redisChannel(testRedis.URL(0), testRealm), nil) // another instance, or the CLI
+	elsewhere := session.NewRedis(pool, keyPrefix(testRealm), redisChannel(mustTarget(t, testRedis.URL(0)), testRealm), nil) // another instance, or the CLI
 	for i := range 30 {
 		c := newClient(t)
 		if r := c.login("vera", testPassword, "/"); r.status != http.StatusSeeOther {

@@ -633,7 +633,7 @@ func (sa *SessionAuth) openBackend(cfg []byte, action string) (*cliBackend, erro
 		return &cliBackend{
 			where:    target.String(),
 			users:    users.NewRedisStore(pool, prefix),
-			sessions: session.NewRedis(pool, prefix, redisChannel(sa.Redis, sa.Realm), nil),
+			sessions: session.NewRedis(pool, prefix, redisChannel(target, sa.Realm), nil),
 			tokens:   onetime.NewRedis(pool, prefix),
 			unlock: func(ctx context.Context, username string) error {
 				return unlockAccount(ctx, counters, "", username)

@@ -78,7 +78,7 @@ func (sa *SessionAuth) render(w http.ResponseWriter, status int, name string, da
 // page, a warning in the log, and nothing about the failure for the user.
 func (sa *SessionAuth) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) error {
 	sa.logger.Warn(what+" failed: backend unavailable", zap.String("client_ip", clientIP(r)), zap.Error(err))
-	metrics.backendErrors.WithLabelValues(sa.Realm, what).Inc()
+	metrics.backendErrors.WithLabelValues(sa.Realm, operationLabel(what)).Inc()
 	w.Header().Set("Retry-After", "5")
 	return sa.message(w, r, http.StatusServiceUnavailable, "unavailable", "Try again later",
 		"The site cannot check logins right now. Please try again in a few moments.")

@@ -164,7 +164,7 @@ func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, rou
 	case "/login":
 		return sa.byMethod(w, r, "login", sa.serveLoginForm, sa.handleLogin)
 	case "/register":
-		if !sa.registrationOpen() && sa.Registration != "invite" {
+		if !sa.registrationOffered() {
 			return sa.message(w, r, http.StatusNotFound, "registration_closed", "Not found", "Registration is closed on this site.")
 		}
 		return sa.byMethod(w, r, "register", sa.serveRegisterForm, sa.handleRegister)

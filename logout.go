@@ -17,7 +17,7 @@ func (sa *SessionAuth) serveLogoutPage(w http.ResponseWriter, r *http.Request) e
 // again) counts as a failure against the client, and past the limit is
 // answered 429: replaying dead cookies cannot keep the backend busy.
 func (sa *SessionAuth) handleLogout(w http.ResponseWriter, r *http.Request) error {
-	s, _ := sa.sessions.Current(r) // for the audit line only
+	id, user := sa.sessions.Owner(r) // for the audit line only
 	ended, err := sa.sessions.End(w, r)
 	if err != nil {
 		return sa.unavailable(w, r, "logout", err)
@@ -31,8 +31,8 @@ func (sa *SessionAuth) handleLogout(w http.ResponseWriter, r *http.Request) erro
 		}
 	} else {
 		metrics.logouts.WithLabelValues(sa.Realm).Inc()
-		if s.LoggedIn() {
-			sa.auditEvent(r, "logout", eventLogout, s.User, s.ID)
+		if user != "" {
+			sa.auditEvent(r, "logout", eventLogout, user, id)
 		}
 	}
 	if isAPI(r) {

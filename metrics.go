@@ -2,6 +2,7 @@ package sessionauth
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -33,7 +34,7 @@ var metrics = struct {
 	}, []string{"realm"}),
 	registrations: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "session_auth", Name: "registrations_total",
-		Help: "Accounts made at the registration page, by result: ok (logged in), pending (waits for approval).",
+		Help: "Accounts made at the registration page or through the JSON API, by result: ok (logged in), pending (waits for approval).",
 	}, []string{"realm", "result"}),
 	logouts: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "session_auth", Name: "logouts_total",
@@ -78,6 +79,17 @@ func registerMetrics(reg *prometheus.Registry) error {
 		}
 	}
 	return nil
+}
+
+// operationLabel makes the operation label of backend_errors_total from
+// what unavailable was doing ("password change", "/account page"):
+// lower-case words joined by "_" ("password_change", "account_page").
+// The callers pass a fixed set of texts, so the label's values are few.
+func operationLabel(what string) string {
+	words := strings.FieldsFunc(strings.ToLower(what), func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9')
+	})
+	return strings.Join(words, "_")
 }
 
 // gateCounters are one realm's gate decisions, looked up once at

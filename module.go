@@ -83,8 +83,9 @@ type SessionAuth struct {
 	// redis+sentinel://[user:pass@]host:port[,host:port...]/<master>[/db]
 	// (rediss+sentinel:// for TLS), which lists the sentinels and names
 	// the master. The user and password are the data server's (an ACL user
-	// or the default one). Default: none, so files under Caddy's data
-	// directory.
+	// or the default one); {env.*} and {file.*} placeholders are resolved
+	// (a password with characters that URLs reserve must be percent-encoded).
+	// Default: none, so files under Caddy's data directory.
 	Redis string `json:"redis,omitempty"`
 
 	// RedisTLS are the CA, client certificate and server name of a
@@ -268,7 +269,7 @@ const (
 // backend. It never waits for Redis: Caddy must start while Redis is down.
 func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 	sa.logger = ctx.Logger()
-	sa.audit = sa.logger.Named("audit")
+	sa.audit = sa.logger.Named("audit") // auditLogger
 	sa.applyDefaults()
 	// The realm names folders and Redis keys, and Caddy provisions before
 	// it validates: a bad one must not reach the disk.
@@ -414,6 +415,12 @@ func reservedRealm(realm string) bool {
 // approval.
 func (sa *SessionAuth) registrationOpen() bool {
 	return sa.Registration == "open" || sa.Registration == "approval"
+}
+
+// registrationOffered tells whether registration answers at all: open to
+// anyone, or to holders of an invitation.
+func (sa *SessionAuth) registrationOffered() bool {
+	return sa.registrationOpen() || sa.Registration == "invite"
 }
 
 // Validate checks the configuration without touching the backend.

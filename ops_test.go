@@ -9,10 +9,13 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gomodule/redigo/redis"
 
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 )
@@ -182,7 +185,7 @@ func auditEvents(t *testing.T, logFile string) []map[string]any {
 	var out []map[string]any
 	for _, line := range strings.Split(string(data), "\n") {
 		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["logger"] == "http.handlers.session_auth.audit" {
+		if json.Unmarshal([]byte(line), &m) == nil && m["logger"] == auditLogger {
 			out = append(out, m)
 		}
 	}
@@ -195,7 +198,7 @@ func auditEvents(t *testing.T, logFile string) []map[string]any {
 // fields, and that no password, hash, cookie or session id is.
 func TestAuditLogHasOneLineForEachEventAndNoSecret(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		lines := "registration open\n\t\taccount_limit 2 15m\n\t\tsecret " + testSecret + "\n\t\t" + b.lines(t)
+		lines := "registration open\n\t\taccount_limit 2 15m\n\t\tallow /members/staff/* role staff\n\t\tsecret " + testSecret + "\n\t\t" + b.lines(t)
 		logFile := site(t, "session_auth /members/*", lines)
 		const agent = "Mozilla/5.0 (audit test)"
 		const newPassword = "another fine passphrase"
@@ -212,6 +215,9 @@ func TestAuditLogHasOneLineForEachEventAndNoSecret(t *testing.T) {
 			t.Fatalf("login: %d", r.status)
 		}
 		cookies = append(cookies, second.cookie())
+		if r := second.getAPI("/members/staff/x"); r.status != http.StatusForbidden {
+			t.Fatalf("a page for staff only: %d; want 403", r.status)
+		}
 		if r := alice.post("/auth/account", url.Values{"action": {"password"}, "current_password": {testPassword}, "password": {newPassword}, "password_confirm": {newPassword}}); r.status != http.StatusSeeOther {
 			t.Fatalf("password change: %d %s", r.status, clip(r.body))
 		}
@@ -244,6 +250,7 @@ func TestAuditLogHasOneLineForEachEventAndNoSecret(t *testing.T) {
 			"login_failed alice wrong_password",
 			"login_failed nobody-at-all unknown_user",
 			"login alice <nil>",
+			"access_denied alice <nil>",
 			"password_change alice <nil>",
 			"login alice <nil>",
 			"sessions_ended alice <nil>",
@@ -255,13 +262,16 @@ func TestAuditLogHasOneLineForEachEventAndNoSecret(t *testing.T) {
 		if strings.Join(got, "; ") != strings.Join(want, "; ") {
 			t.Fatalf("audit events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		for _, i := range []int{0, 3, 4, 5, 6, 7} {
+		for _, i := range []int{0, 3, 4, 5, 6, 7, 8} {
 			if ref, _ := events[i]["session"].(string); len(ref) != 24 {
 				t.Errorf("%s: session reference %q; want a 24-digit hash", got[i], ref)
 			}
 		}
-		if events[7]["session"] != loginRef {
-			t.Errorf("the logout names session %v; want the session that logged out, %s", events[7]["session"], loginRef)
+		if events[8]["session"] != loginRef {
+			t.Errorf("the logout names session %v; want the session that logged out, %s", events[8]["session"], loginRef)
+		}
+		if events[4]["path"] != "/members/staff/x" || events[4]["session"] != events[3]["session"] {
+			t.Errorf("access_denied %v; want the path, and the session of the login before it", events[4])
 		}
 
 		log := readLog(t, logFile, "")
@@ -270,25 +280,37 @@ func TestAuditLogHasOneLineForEachEventAndNoSecret(t *testing.T) {
 			secrets[fmt.Sprintf("cookie %d", i)] = ck
 			secrets[fmt.Sprintf("session id %d", i)] = sessionID(t, ck)
 		}
-		if f := strings.Fields(lines); f[6] == "users_file" {
-			// The stored hashes: as bytes, and as the file (and zap.Any)
-			// write them, base64.
-			data, err := os.ReadFile(f[7])
+		// The stored hash, as bytes and as base64 (how the file and zap.Any
+		// write bytes).
+		var stored []byte
+		if f := strings.Fields(lines); slices.Contains(f, "users_file") {
+			data, err := os.ReadFile(f[slices.Index(f, "users_file")+1])
 			if err != nil {
 				t.Fatalf("reading the accounts file: %v", err)
 			}
-			hashes := regexp.MustCompile(`"hash":\s*"([^"]+)"`).FindAllStringSubmatch(string(data), -1)
-			if len(hashes) == 0 {
-				t.Fatalf("fixture: no hash in the accounts file:\n%s", data)
+			stored = data
+		} else {
+			conn, err := testRedis.Dial(0)
+			if err != nil {
+				t.Fatal(err)
 			}
-			for i, h := range hashes {
-				raw, err := base64.StdEncoding.DecodeString(h[1])
-				if err != nil || !strings.HasPrefix(string(raw), "$2") {
-					t.Fatalf("fixture: hash %q", h[1])
-				}
-				secrets[fmt.Sprintf("hash %d", i)] = string(raw)
-				secrets[fmt.Sprintf("hash %d, base64", i)] = h[1]
+			stored, err = redis.Bytes(conn.Do("GET", keyPrefix(testRealm)+"user:alice"))
+			conn.Close()
+			if err != nil {
+				t.Fatalf("reading alice's account from Redis: %v", err)
 			}
+		}
+		hashes := regexp.MustCompile(`"hash":\s*"([^"]+)"`).FindAllStringSubmatch(string(stored), -1)
+		if len(hashes) == 0 {
+			t.Fatalf("fixture: no hash in the stored account:\n%s", stored)
+		}
+		for i, h := range hashes {
+			raw, err := base64.StdEncoding.DecodeString(h[1])
+			if err != nil || !strings.HasPrefix(string(raw), "$2") {
+				t.Fatalf("fixture: hash %q", h[1])
+			}
+			secrets[fmt.Sprintf("hash %d", i)] = string(raw)
+			secrets[fmt.Sprintf("hash %d, base64", i)] = h[1]
 		}
 		for what, s := range secrets {
 			if s != "" && strings.Contains(log, s) {

@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"go.uber.org/zap"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/redisconn"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/redisutil"
 )
 
@@ -172,7 +173,7 @@ func (sa *SessionAuth) describeRealm() {
 
 func (sa *SessionAuth) storeName() string {
 	if sa.Redis != "" {
-		return "redis " + redactURL(sa.Redis) + " " + keyPrefix(sa.Realm) + "*"
+		return "redis " + redisconn.Redact(sa.Redis) + " " + keyPrefix(sa.Realm) + "*"
 	}
 	return sa.UsersFile
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/gorilla/securecookie"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/redisconn"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/testredis"
 )
 
@@ -132,7 +133,7 @@ func TestSentinelFailoverKeepsSessionsAndNeverServesContentWithoutOne(t *testing
 		wantDenied(t, fetchAt(t, base, "/members/x", forged, false), "a forged session at "+base+" after the failover")
 	}
 	// Both instances listen for session ends on the new master.
-	channel := redisChannel(set.URL(0), "shared")
+	channel := redisChannel(mustTarget(t, set.URL(0)), "shared")
 	eventually(t, "both instances subscribed on the new master", func() bool {
 		conn, err := redis.Dial("tcp", newMaster)
 		if err != nil {
@@ -256,7 +257,9 @@ func TestRedisTLSAndACLUsers(t *testing.T) {
 		}
 		return fmt.Sprintf("secret %s\n\t\tregistration open\n\t\tredis rediss://%s:%s@%s/0 {%s\n\t\t}", testSecret, user, password, srv.Addr, block)
 	}
-	site(t, "session_auth /members/*", config("sessions", aclPassword, files.CA, true))
+	// The password from the environment, as the README shows it.
+	t.Setenv("SESSION_AUTH_TEST_REDIS_PASSWORD", aclPassword)
+	site(t, "session_auth /members/*", config("sessions", "{env.SESSION_AUTH_TEST_REDIS_PASSWORD}", files.CA, true))
 	c := newClient(t)
 	if r := c.register("tess", testPassword, "/"); r.status != http.StatusSeeOther {
 		t.Fatalf("register over TLS as an ACL user: %d %q", r.status, r.body)
@@ -267,7 +270,7 @@ func TestRedisTLSAndACLUsers(t *testing.T) {
 	}
 	cookie := c.cookie()
 	// The command reaches the Redis the server uses, as the server does.
-	cliConfig := roleCLIConfig(t, config("sessions", aclPassword, files.CA, true))
+	cliConfig := roleCLIConfig(t, config("sessions", "{env.SESSION_AUTH_TEST_REDIS_PASSWORD}", files.CA, true))
 	if out, code, err := runCLI(t, "", "--config", cliConfig, "list"); err != nil || code != 0 || !strings.Contains(out, "tess") {
 		t.Fatalf("caddy session-auth list over TLS as the ACL user: exit %d, %v, %q", code, err, out)
 	}
@@ -348,4 +351,14 @@ func TestMalformedRedisSettingsFailCaddyValidate(t *testing.T) {
 	if r := validate(good); r.code != 0 || !strings.Contains(r.stdout, "Valid configuration") {
 		t.Fatalf("caddy validate with well-formed Sentinel and TLS settings of a Redis that is down: want it valid, got exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+}
+
+// mustTarget is the target of a Redis URL that a test made.
+func mustTarget(t *testing.T, rawURL string) redisconn.Target {
+	t.Helper()
+	target, err := redisconn.Parse(rawURL, redisconn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return target
 }

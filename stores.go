@@ -83,7 +83,7 @@ func (sa *SessionAuth) provisionRedis(secrets [][]byte) (session.Store, error) {
 		return nil, err
 	}
 	sa.release = append(sa.release, func() { releaseRedisPool(target) })
-	channel := redisChannel(sa.Redis, sa.Realm)
+	channel := redisChannel(target, sa.Realm)
 	listener, err := acquireListener(target, pool, channel)
 	if err != nil {
 		return nil, err
@@ -101,17 +101,10 @@ func (sa *SessionAuth) provisionRedis(secrets [][]byte) (session.Store, error) {
 }
 
 // redisChannel is where a realm's session ends and account changes are
-// announced on the Redis that rawURL names, its database included: see
+// announced on the Redis that target names, its database included: see
 // session.Channel.
-func redisChannel(rawURL, realm string) string {
-	return session.Channel(keyPrefix(realm), redisDatabase(rawURL))
-}
-
-// redisDatabase is the database number of a URL that redisconn.Parse
-// accepted, as the dial reads it, or 0.
-func redisDatabase(rawURL string) int {
-	t, _ := redisconn.Parse(rawURL, redisconn.Options{})
-	return t.DB()
+func redisChannel(target redisconn.Target, realm string) string {
+	return session.Channel(keyPrefix(realm), target.DB())
 }
 
 // RedisTLS are the files of a TLS connection to Redis (rediss:// and
@@ -140,6 +133,9 @@ type RedisTLS struct {
 // resolved; its errors say how to write what is wrong.
 func (sa *SessionAuth) redisTarget() (redisconn.Target, error) {
 	repl := caddy.NewReplacer()
+	// {env.*} and {file.*} in the URL too, for its password. The target
+	// never shows the resolved URL but with the password hidden.
+	rawURL := repl.ReplaceKnown(sa.Redis, "")
 	opts := redisconn.Options{
 		SentinelUsername: repl.ReplaceKnown(sa.RedisSentinelUsername, ""),
 		SentinelPassword: repl.ReplaceKnown(sa.RedisSentinelPassword, ""),
@@ -147,7 +143,7 @@ func (sa *SessionAuth) redisTarget() (redisconn.Target, error) {
 	if sa.RedisTLS != nil {
 		opts.TLS = redisconn.TLS(*sa.RedisTLS)
 	}
-	return redisconn.Parse(sa.Redis, opts)
+	return redisconn.Parse(rawURL, opts)
 }
 
 // resolveSecrets expands {env.*} and {file.*} placeholders and checks that
@@ -226,6 +222,10 @@ func acquireRedisPool(target redisconn.Target, logger *zap.Logger) (*redis.Pool,
 	}
 	p := val.(redisPool)
 	if !loaded {
+		if target.Sentinel() && !target.SentinelAuthenticated() {
+			logger.Warn("the sentinels are reached without a password: whoever can reconfigure them can point this server at a Redis of their own; set sentinel_password (see the README, Redis Sentinel)",
+				zap.String("redis", target.String()))
+		}
 		go warnIfNotPersistent(p.Pool, target, logger)
 	}
 	return p.Pool, nil
@@ -361,6 +361,3 @@ func tokenFiles(sessionsDir string) *onetime.Files {
 }
 
 func releaseFileSessions(dir string) { _, _ = fileSessionDirs.Delete(filepath.Clean(dir)) }
-
-// redactURL hides the password in a Redis URL, for logs.
-func redactURL(raw string) string { return redisconn.Redact(raw) }

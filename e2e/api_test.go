@@ -67,7 +67,8 @@ func (f fetched) answer(t *testing.T, what string) apiAnswer {
 	return a
 }
 
-// readmeLogin is the README's example, as a page of the site runs it.
+// readmeLogin is the fetch call of the README's example, as a page of the
+// site runs it.
 func readmeLogin(user, password string) string {
 	return fmt.Sprintf(`fetch("/auth/session", {
 	method: "POST",

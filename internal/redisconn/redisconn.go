@@ -251,6 +251,10 @@ func (t Target) DB() int { return t.db }
 // Sentinel tells whether the master is found through sentinels.
 func (t Target) Sentinel() bool { return t.sentinel }
 
+// SentinelAuthenticated tells whether the sentinels are asked with a
+// password.
+func (t Target) SentinelAuthenticated() bool { return t.opts.SentinelPassword != "" }
+
 // Dial connects to the server, or to the master the sentinels name now,
 // authenticated and on the target's database, with bounded connect, read
 // and write times, and checks that it answers.
