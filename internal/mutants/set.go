@@ -198,7 +198,7 @@ var set = []mutant{
 	// Rule 14: realms never leak into each other.
 	{
 		name: "redis-databases-share-a-channel", rule: "14", file: "stores.go",
-		find: "session.Channel(keyPrefix(realm), redisDatabase(rawURL))", repl: "session.Channel(keyPrefix(realm), 0)",
+		find: "session.Channel(keyPrefix(realm), target.DB())", repl: "session.Channel(keyPrefix(realm), 0)",
 		pkg: ".", tests: "TestOneRealmOnTwoRedisDatabasesAnnouncesOnItsOwnDatabaseOnly",
 	},
 	{
@@ -583,7 +583,7 @@ var set = []mutant{
 	},
 	{
 		name: "redis-unreachable-line-keeps-password", rule: "13", file: "stores.go",
-		find: `zap.String("redis", target.String())`, repl: `zap.String("redis", target.Key())`,
+		find: `zap.String("redis", target.String()), zap.Error(err))`, repl: `zap.String("redis", target.Key()), zap.Error(err))`,
 		pkg: ".", tests: "TestRedisTLSAndACLUsers",
 	},
 }
