@@ -261,7 +261,7 @@ var set = []mutant{
 	{
 		name: "logout-refused-past-client-limit", rule: "15", file: "logout.go",
 		find: "\tended, err := sa.sessions.End(w, r)\n",
-		repl: "\tif answered, err := sa.clientRefused(w, r); answered {\n\t\treturn err\n\t}\n\tended, err := sa.sessions.End(w, r)\n",
+		repl: "\tif result, err := sa.clientRefused(w, r); result != \"\" {\n\t\treturn err\n\t}\n\tended, err := sa.sessions.End(w, r)\n",
 		pkg:  ".", tests: "TestLogoutIsNeverRefused",
 	},
 	{
@@ -549,7 +549,7 @@ var set = []mutant{
 	},
 	{
 		name: "audit-names-session-by-id", rule: "13", file: "audit.go",
-		find: "zap.String(\"session\", session.Ref(sessionID))", repl: "zap.String(\"session\", sessionID)",
+		find: "zap.String(\"session\", session.Ref(sessionID))", repl: "zap.String(\"session\", session.Ref(sessionID)[:0]+sessionID)",
 		pkg: ".", tests: "TestAuditLogHasOneLineForEachEventAndNoSecret",
 	},
 	{
