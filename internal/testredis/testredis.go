@@ -60,24 +60,35 @@ func Start() (*Server, error) { return start(false) }
 func StartPersistent() (*Server, error) { return start(true) }
 
 func start(persistent bool) (*Server, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, fmt.Errorf("redis-server is not installed (run scripts/test, or apt-get install redis-server): %v", err)
-	}
-	dir, err := os.MkdirTemp("", "session-auth-redis-")
+	bin, s, err := prepare()
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{dir: dir, port: port, persistent: persistent, Addr: "127.0.0.1:" + strconv.Itoa(port)}
+	s.persistent = persistent
 	if err := s.launch(bin); err != nil {
-		os.RemoveAll(dir)
+		os.RemoveAll(s.dir)
 		return nil, err
 	}
 	return s, nil
+}
+
+// prepare finds redis-server and makes a Server, not yet started, with a
+// folder of its own and a free port.
+func prepare() (bin string, s *Server, err error) {
+	bin, err = exec.LookPath("redis-server")
+	if err != nil {
+		return "", nil, fmt.Errorf("redis-server is not installed (run scripts/test, or apt-get install redis-server): %v", err)
+	}
+	dir, err := os.MkdirTemp("", "session-auth-redis-")
+	if err != nil {
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return bin, &Server{dir: dir, port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}, nil
 }
 
 func (s *Server) launch(bin string) error {

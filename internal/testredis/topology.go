@@ -13,7 +13,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -185,21 +184,13 @@ func StartSentinel(masterName string, master *Server, quorum int, downAfter time
 }
 
 func startWith(args func(*Server) []string, ready func(*Server) error) (*Server, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, fmt.Errorf("redis-server is not installed (run scripts/test, or apt-get install redis-server): %v", err)
-	}
-	dir, err := os.MkdirTemp("", "session-auth-redis-")
+	bin, s, err := prepare()
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{dir: dir, port: port, Addr: "127.0.0.1:" + strconv.Itoa(port), args: args, ready: ready}
+	s.args, s.ready = args, ready
 	if err := s.launch(bin); err != nil {
-		os.RemoveAll(dir)
+		os.RemoveAll(s.dir)
 		if strings.Contains(strings.Join(args(s), " "), "--sentinel") {
 			return nil, fmt.Errorf("redis-server --sentinel did not start; these tests need a redis-server built with Sentinel mode (Debian: apt-get install redis-server redis-sentinel): %v", err)
 		}
