@@ -46,6 +46,12 @@ type AccessRule struct {
 	// must name at least one role or one user.
 	Users []string `json:"users,omitempty"`
 
+	// SecondFactor makes the rule also want a login that used a second
+	// factor (an authenticator app's code or a recovery code): a session
+	// from a login with the password alone is refused, with a page that
+	// says how to get one. Default: false.
+	SecondFactor bool `json:"second_factor,omitempty"`
+
 	match caddyhttp.MatcherSets
 	roles []string // Roles, normalised
 	users []string // Users, normalised
@@ -137,7 +143,7 @@ func (sa *SessionAuth) refusingRule(r *http.Request, s session.Session) (*Access
 		if err != nil {
 			return nil, err
 		}
-		if selects && !rule.admits(s.User, s.Roles()) {
+		if selects && (!rule.admits(s.User, s.Roles()) || rule.SecondFactor && !s.SecondFactor()) {
 			return rule, nil
 		}
 	}
@@ -162,8 +168,17 @@ func (rule *AccessRule) admits(user string, roles []string) bool {
 // log in as someone else (and come back here), anything else a bare 403
 // through Caddy's error handling. Never a redirect: sending a logged-in
 // user to the login page on its own would loop.
-func (sa *SessionAuth) forbid(w http.ResponseWriter, r *http.Request, s session.Session) error {
-	sa.auditEvent(r, "request refused by an access rule", eventAccessDenied, s.User, s.ID, zap.String("path", r.URL.Path))
+func (sa *SessionAuth) forbid(w http.ResponseWriter, r *http.Request, s session.Session, rule *AccessRule) error {
+	wantsFactor := rule.admits(s.User, s.Roles()) // so it refused for want of a second factor
+	sa.auditEvent(r, "request refused by an access rule", eventAccessDenied, s.User, s.ID, zap.String("path", r.URL.Path), zap.Bool("second_factor_wanted", wantsFactor))
+	if wantsFactor && isBrowserPageLoad(r) {
+		return sa.render(w, http.StatusForbidden, "forbidden.html", templates.Data{
+			Heading:    "A second factor is needed",
+			User:       s.User,
+			Next:       webform.SafeNext(r.URL.RequestURI()),
+			NeedFactor: true,
+		})
+	}
 	return sa.refuse(w, r, s)
 }
 

@@ -24,10 +24,13 @@ import (
 // accountNotices are what the page says after each action (Post/Redirect/
 // Get: a reload repeats nothing).
 var accountNotices = map[string]string{
-	"password": "Your password is changed. Your other sessions are logged out.",
-	"ended":    "That session is logged out.",
-	"gone":     "That session had ended already.",
-	"others":   "Your other sessions are logged out.",
+	"password":     "Your password is changed. Your other sessions are logged out.",
+	"ended":        "That session is logged out.",
+	"gone":         "That session had ended already.",
+	"others":       "Your other sessions are logged out.",
+	"totp":         "Your authenticator app is set up. Logins now ask for its code after the password.",
+	"totp-removed": "Your authenticator app is removed. Logins ask only for your password now.",
+	"recovery":     "Your new recovery codes are made. The old ones no longer work.",
 }
 
 // accountOwner finds the request's session and account; answered is true
@@ -40,7 +43,7 @@ func (sa *SessionAuth) accountOwner(w http.ResponseWriter, r *http.Request) (ses
 // pageOwner is accountOwner for the page at PathPrefix+page, where the
 // login sends the browser back to.
 func (sa *SessionAuth) pageOwner(w http.ResponseWriter, r *http.Request, page string) (session.Session, users.Account, bool, error) {
-	s, err := sa.sessions.Current(r)
+	s, err := sa.currentSession(r)
 	if err != nil {
 		return s, users.Account{}, true, sa.unavailable(w, r, page+" page", err)
 	}
@@ -64,6 +67,9 @@ func (sa *SessionAuth) serveAccountPage(w http.ResponseWriter, r *http.Request) 
 	if answered {
 		return err
 	}
+	if r.URL.Query().Get("setup") == "totp" && sa.SecondFactor != factorsOff && acct.TOTP == nil {
+		return sa.enrolPage(w, r, http.StatusOK, acct, false, templates.Data{})
+	}
 	return sa.accountPage(w, r, http.StatusOK, s, acct, templates.Data{Notice: accountNotices[r.URL.Query().Get("done")]})
 }
 
@@ -77,6 +83,7 @@ func (sa *SessionAuth) accountPage(w http.ResponseWriter, r *http.Request, statu
 	data.User = acct.Username
 	data.Roles = strings.Join(acct.Roles, ", ")
 	data.Admin = slices.Contains(acct.Roles, sa.AdminRole)
+	data.Factors = sa.factorsRow(acct)
 	for _, l := range list {
 		data.Sessions = append(data.Sessions, templates.SessionRow{
 			Ref:        l.Ref,
@@ -124,7 +131,7 @@ func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) err
 			sa.logger.Warn("other sessions ended by a new stamp, but deleting them failed (they end at their next request)",
 				zap.String("username", acct.Username), zap.Error(err))
 		}
-		renewed, err := sa.sessions.Start(w, r, changed, s.Remember)
+		renewed, err := sa.sessions.Start(w, r, changed, s.Remember, s.Factors)
 		if err != nil {
 			return sa.unavailable(w, r, "ending sessions", err)
 		}
@@ -133,6 +140,9 @@ func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) err
 		return seeOther(w, sa.PathPrefix+"/account?done=others")
 	case "password":
 		return sa.changePassword(w, r, s, acct)
+	}
+	if handled, err := sa.accountFactorAction(w, r, s, acct); handled {
+		return err
 	}
 	return sa.message(w, r, http.StatusBadRequest, "bad_request", "Request refused", "The account page did not say what to do. Open it again and retry.")
 }
@@ -186,7 +196,7 @@ func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s 
 		sa.logger.Warn("password changed, but ending the older sessions failed (they end at their next request)",
 			zap.String("username", acct.Username), zap.Error(err))
 	}
-	renewed, err := sa.sessions.Start(w, r, changed, s.Remember)
+	renewed, err := sa.sessions.Start(w, r, changed, s.Remember, s.Factors)
 	if err != nil {
 		return sa.unavailable(w, r, "password change", err)
 	}

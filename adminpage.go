@@ -135,7 +135,7 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		// A fresh session, with a fresh id, dates the confirmation.
-		if _, err := sa.sessions.Start(w, r, admin, s.Remember); err != nil {
+		if _, err := sa.sessions.Start(w, r, admin, s.Remember, s.Factors); err != nil {
 			return sa.unavailable(w, r, "admin page", err)
 		}
 		sa.auditLine(r, admin.Username, "confirm password", "")

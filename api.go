@@ -47,6 +47,7 @@ type apiInput struct {
 	PasswordConfirm *string `json:"password_confirm"`
 	Remember        bool    `json:"remember"`
 	Invite          string  `json:"invite"`
+	Code            string  `json:"code"` // the second step's code
 }
 
 // serveAPI routes the JSON API; route is the path after PathPrefix.
@@ -65,6 +66,11 @@ func (sa *SessionAuth) serveAPI(w http.ResponseWriter, r *http.Request, route st
 			return sa.apiCall(w, r, false, sa.handleLogout)
 		}
 		w.Header().Set("Allow", "GET, HEAD, POST, DELETE")
+	case "/session/second-factor":
+		if r.Method == http.MethodPost {
+			return sa.apiCall(w, r, true, sa.handleSecondFactor)
+		}
+		w.Header().Set("Allow", "POST")
 	case "/session/register":
 		if r.Method == http.MethodPost {
 			if !sa.registrationOffered() {
@@ -111,6 +117,9 @@ func (sa *SessionAuth) apiCall(w http.ResponseWriter, r *http.Request, hasBody b
 		if in.Invite != "" {
 			form.Set("invite", in.Invite)
 		}
+		if in.Code != "" {
+			form.Set("code", in.Code)
+		}
 	}
 	r.PostForm, r.Form = form, form
 	return handle(w, r)
@@ -127,7 +136,7 @@ type apiSession struct {
 // apiWho answers who is logged in.
 func (sa *SessionAuth) apiWho(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Add("Vary", "Cookie")
-	s, err := sa.sessions.Current(r)
+	s, err := sa.currentSession(r)
 	if err != nil {
 		return sa.unavailable(w, r, "session", err)
 	}

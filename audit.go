@@ -35,6 +35,10 @@ const (
 	eventAdminAction         = "admin_action"          // action says which, admin who
 	eventUnlock              = "unlock"                // an operator lifted the locks
 	eventAccessDenied        = "access_denied"         // an access rule refused a logged-in user
+	eventSecondFactorAsked   = "second_factor_asked"   // the password was right; a second factor is asked (or set up) next
+	eventSecondFactorAdded   = "second_factor_added"   // factor says which
+	eventSecondFactorRemoved = "second_factor_removed" // factor says which; by says who
+	eventRecoveryCodesNew    = "recovery_codes_new"    // the user made a new set of recovery codes
 )
 
 // maxAgentLength bounds the user agent kept in a line: the header is the

@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
@@ -105,7 +106,7 @@ func benchSession(b *testing.B, sa *SessionAuth, user string) *http.Cookie {
 		b.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	if _, err := sa.sessions.Start(rec, benchRequest("POST", "/auth/login", ""), acct, false); err != nil {
+	if _, err := sa.sessions.Start(rec, benchRequest("POST", "/auth/login", ""), acct, false, session.FactorPassword); err != nil {
 		b.Fatal(err)
 	}
 	for _, c := range rec.Result().Cookies() {

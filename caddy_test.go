@@ -65,6 +65,7 @@ func runTests(m *testing.M) int {
 		"members/x":            "SECRET x",
 		"members/secret.txt":   "SECRET text",
 		"members/who.html":     `user={{placeholder "http.auth.user.id"}}`,
+		"members/factors.html": `factors={{placeholder "http.auth.user.factors"}}`,
 		"greet.html":           `hello {{placeholder "http.auth.user.id"}}`,
 		"auth-decoy/index.txt": "decoy",
 	} {

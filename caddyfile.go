@@ -50,7 +50,8 @@ func init() {
 //		user_header   <name>
 //		roles_header  <name>
 //		default_roles <role>...
-//		allow         <matcher> role|user <name>... [role|user <name>...]
+//		allow         <matcher> role|user <name>... [role|user <name>...] [second_factor]
+//		second_factor off|optional|required [<role>...]
 //		account_limit <failures> <window>
 //		account_lockout <first> [<max>]
 //		ip_limit      <failures> <window>
@@ -64,8 +65,10 @@ func init() {
 // allow, the one option that may repeat, adds an access rule: its matcher
 // is a path (/admin/*), * for every request, or a named matcher of the
 // site block (@staff); then role and user each start a list of names, and
-// the rule lets through whoever is named in either. (So a role or user
-// literally called "role" or "user" can only be named in JSON.)
+// the rule lets through whoever is named in either; second_factor makes it
+// also want a login that used a second factor. (So a role or user
+// literally called "role", "user" or "second_factor" can only be named in
+// JSON.)
 func parseCaddyfile(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	h.Next() // the directive name
 	matcherSet, err := h.ExtractMatcherSet()
@@ -148,6 +151,8 @@ func readRule(d *caddyfile.Dispenser, matcher matcherReader) (AccessRule, error)
 	for d.NextArg() {
 		word := d.Val()
 		switch {
+		case word == "second_factor":
+			rule.SecondFactor = true
 		case word == "role" || word == "user":
 			if list != nil && len(*list) == 0 {
 				return rule, d.Errf("allow %s: %s needs at least one name", where, kind)
@@ -263,6 +268,17 @@ func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error
 		sa.IPLimit, err = rateLimit(d)
 	case "account_lockout":
 		err = lockout(d, &sa.AccountLockout, &sa.AccountMaxLockout)
+	case "second_factor":
+		args := d.RemainingArgs()
+		if len(args) == 0 {
+			return d.ArgErr()
+		}
+		sa.SecondFactor = args[0]
+		if len(args) > 1 {
+			if sa.SecondFactorRoles, err = users.NormalizeRoles(args[1:]); err != nil {
+				err = d.Errf("second_factor: %s", users.Explain(err))
+			}
+		}
 	default:
 		err = d.Errf("unrecognized subdirective %s", opt)
 	}

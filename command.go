@@ -38,7 +38,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "session-auth",
-		Usage: "add|password|remove|disable|enable|approve|invite|reset-link|unlock|list|role [--config <path>] [--adapter <name>] [--realm <name>] [--role <role>]... [--expires <duration>] [--site <url>] [--verbose] [add|remove] [<username>] [<role>...]",
+		Usage: "add|password|remove|disable|enable|approve|invite|reset-link|unlock|list|role|second-factor [--config <path>] [--adapter <name>] [--realm <name>] [--role <role>]... [--expires <duration>] [--site <url>] [--verbose] [add|remove] [<username>] [<role>...]",
 		Short: "Manages the accounts of a session_auth realm",
 		Long: `
 Adds, lists and removes the accounts of a session_auth realm, sets their
@@ -70,6 +70,12 @@ how an owner lets people in.
                                       gives or takes roles; every server applies
                                       the change at alice's next request, and
                                       no one is logged out
+  caddy session-auth second-factor reset alice
+                                      removes alice's authenticator app and
+                                      recovery codes (a lost phone) and ends
+                                      her sessions; she logs in with the
+                                      password alone, or sets up a new app at
+                                      once where the site requires one
 
 On a terminal the password is read twice without echo; otherwise one line is
 read from stdin, for scripts: printf '%s\n' "$PW" | caddy session-auth add bob
@@ -119,8 +125,8 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	args := fl.Args()
 	action := args[0]
 	verbose := fl.Bool("verbose")
-	if !slices.Contains([]string{"add", "password", "remove", "disable", "enable", "approve", "invite", "reset-link", "unlock", "list", "role"}, action) {
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("there is no action %q. Use add, password, remove, disable, enable, approve, invite, reset-link, unlock, list or role", action)
+	if !slices.Contains([]string{"add", "password", "remove", "disable", "enable", "approve", "invite", "reset-link", "unlock", "list", "role", "second-factor"}, action) {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("there is no action %q. Use add, password, remove, disable, enable, approve, invite, reset-link, unlock, list, role or second-factor", action)
 	}
 	if err := checkArgs(args); err != nil {
 		return caddy.ExitCodeFailedStartup, err
@@ -179,6 +185,9 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	}
 	if action == "invite" {
 		return inviteCommand(ctx, sa, b, newRoles, link)
+	}
+	if action == "second-factor" {
+		return resetFactorsCommand(ctx, sa, b, args[2])
 	}
 	username, err := users.Normalize(args[1])
 	if err != nil {
@@ -272,6 +281,9 @@ func checkArgs(args []string) error {
 		return fmt.Errorf("role %s needs a username and at least one role", args[1])
 	case action == "role" && len(args) < 4:
 		return fmt.Errorf("role %s %s needs at least one role", args[1], args[2])
+	case action == "second-factor" && (len(args) != 3 || args[1] != "reset"):
+		return errors.New("second-factor takes reset and a username, as in second-factor reset alice")
+	case action == "second-factor":
 	case action != "role" && action != "list" && action != "invite" && len(args) < 2:
 		return fmt.Errorf("%s needs a username", action)
 	case action != "role" && len(args) > 2:
@@ -824,4 +836,35 @@ var caddyUserDataDir = func() string {
 		return filepath.Join(u.HomeDir, ".local", "share", "caddy")
 	}
 	return ""
+}
+
+// resetFactorsCommand removes the second factors of an account whose user
+// lost the device, and ends the account's sessions (the new stamp ends
+// them everywhere; deleting them makes every server forget them now).
+func resetFactorsCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, name string) (int, error) {
+	username, err := users.Normalize(name)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, said{users.Explain(err), err}
+	}
+	acct, err := b.users.Get(ctx, username)
+	if errors.Is(err, users.ErrNotFound) {
+		return caddy.ExitCodeFailedStartup, said{fmt.Sprintf("there is no user %s in realm %s (%s)", username, sa.Realm, b.where), err}
+	}
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	if !acct.HasSecondFactor() && len(acct.Recovery) == 0 && acct.TOTPEnrolment == "" {
+		fmt.Printf("Nothing to do: %s has no second factor.\n", username)
+		return caddy.ExitCodeSuccess, nil
+	}
+	if err := b.users.Update(ctx, username, users.ResetSecondFactors); err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	n, err := b.sessions.EndUser(ctx, username)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("reset the second factors of %s, but ending the sessions failed (they are refused at their next request): %w", username, err)
+	}
+	b.settle()
+	fmt.Printf("Reset the second factors of %s and ended %d session%s.\n", username, n, plural(n))
+	return caddy.ExitCodeSuccess, nil
 }

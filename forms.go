@@ -37,15 +37,20 @@ func (sa *SessionAuth) byMethod(w http.ResponseWriter, r *http.Request, name str
 }
 
 // formPages are the templates with a form, and the form each posts.
-var formPages = map[string]string{"login.html": "login", "register.html": "register", "logout.html": "logout", "account.html": "account", "reset.html": "reset", "admin.html": "admin"}
+var formPages = map[string]string{"login.html": "login", "register.html": "register", "logout.html": "logout", "account.html": "account", "reset.html": "reset", "admin.html": "admin", "second-factor.html": "second-factor"}
 
 // form renders a page with a form, after getting the form its token. When
 // the token cannot be had (the backend holds the key and is down), the
 // user gets the "try again later" page, which has no form.
 func (sa *SessionAuth) form(w http.ResponseWriter, r *http.Request, status int, name string, data templates.Data) error {
-	token, err := sa.formToken(w, r, formPages[name])
+	return sa.formAs(w, r, status, name, formPages[name], data)
+}
+
+// formAs is form for a page whose form posts to the page of formName.
+func (sa *SessionAuth) formAs(w http.ResponseWriter, r *http.Request, status int, name, formName string, data templates.Data) error {
+	token, err := sa.formToken(w, r, formName)
 	if err != nil {
-		return sa.unavailable(w, r, formPages[name]+" form", err)
+		return sa.unavailable(w, r, formName+" form", err)
 	}
 	data.CSRFToken = token
 	return sa.render(w, status, name, data)

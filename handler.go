@@ -30,7 +30,7 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
-	s, err := sa.sessions.Current(r)
+	s, err := sa.currentSession(r)
 	if err != nil {
 		if !protected {
 			sa.debug("no session placeholders: backend unavailable", err)
@@ -45,6 +45,7 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 		repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 		repl.Set("http.auth.user.id", s.UserValue())
 		repl.Set("http.auth.user.roles", s.RolesValue())
+		repl.Set("http.auth.user.factors", s.FactorsValue())
 		if sa.userHeader != "" {
 			r.Header[sa.userHeader] = []string{s.User}
 		}
@@ -75,7 +76,7 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 		}
 		if refusing != nil {
 			sa.gateCount.forbidden.Inc()
-			return sa.forbid(w, r, s)
+			return sa.forbid(w, r, s, refusing)
 		}
 	}
 	sa.gateCount.allowed.Inc()
@@ -176,6 +177,26 @@ func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, rou
 		return sa.byMethod(w, r, "admin", sa.serveAdminPage, sa.handleAdmin)
 	case "/account":
 		return sa.byMethod(w, r, "account", sa.serveAccountPage, sa.handleAccount)
+	case "/second-factor":
+		return sa.byMethod(w, r, "second-factor", sa.serveSecondFactor, sa.handleSecondFactor)
+	case "/second-factor/qr.png":
+		g, acct, _, answered, err := sa.stepState(w, r, false)
+		if answered {
+			return err
+		}
+		if !g.Enrol || acct.HasSecondFactor() {
+			return sa.message(w, r, http.StatusNotFound, "not_found", "Not found", "There is no such page.")
+		}
+		return sa.serveQR(w, r, acct)
+	case "/account/qr.png":
+		_, acct, answered, err := sa.accountOwner(w, r)
+		if answered {
+			return err
+		}
+		if sa.SecondFactor == factorsOff {
+			return sa.message(w, r, http.StatusNotFound, "not_found", "Not found", "There is no such page.")
+		}
+		return sa.serveQR(w, r, acct)
 	}
 	if name := strings.TrimPrefix(route, "/"); sa.pages.IsAsset(name) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

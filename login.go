@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/webform"
 	"github.com/caddy-session-auth/caddy-session-auth/templates"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
@@ -136,16 +137,21 @@ func (sa *SessionAuth) login(w http.ResponseWriter, r *http.Request) (string, er
 	if stampChecked != nil {
 		stampChecked(username)
 	}
+	sa.rehashIfCostChanged(ctx, acct, r.PostForm.Get("password"))
+	if step := sa.nextStep(acct); step != stepNone {
+		// No reset of the failure count: wrong codes count on it, and a
+		// right password must not wipe them out.
+		return sa.beginSecondStep(w, r, acct, form.Remember, device, form.Next, step)
+	}
 	if err := sa.throttle.Reset(ctx, lock); err != nil {
 		sa.debug("resetting the failure count", err)
 	}
-	sa.rehashIfCostChanged(ctx, acct, r.PostForm.Get("password"))
-	s, err := sa.sessions.Start(w, r, acct, form.Remember)
+	s, err := sa.sessions.Start(w, r, acct, form.Remember, session.FactorPassword)
 	if err != nil {
 		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	}
 	sa.rememberDevice(w, r, acct, device)
-	sa.auditEvent(r, "login", eventLogin, username, s.ID, zap.Bool("remember", s.Remember), zap.Bool("known_device", device != ""))
+	sa.auditEvent(r, "login", eventLogin, username, s.ID, zap.Bool("remember", s.Remember), zap.Bool("known_device", device != ""), zap.String("factors", s.Factors))
 	return loginOK, sa.loggedIn(w, r, http.StatusOK, s, form.Next)
 }
 

@@ -112,4 +112,7 @@ const (
 	loginThrottled   = "throttled"
 	loginBusy        = "busy"
 	loginBackendDown = "backend_down"
+	// loginSecondStep: the password was right and a second factor is asked
+	// next; that step's own outcome is counted again (ok, wrong, locked).
+	loginSecondStep = "second_factor"
 )

@@ -211,11 +211,28 @@ type SessionAuth struct {
 	// request this handler sees. Default: none.
 	RolesHeader string `json:"roles_header,omitempty"`
 
+	// SecondFactor is which logins ask for a second factor (a code from an
+	// authenticator app, or a recovery code) after the password: "off"
+	// asks none, and hides the setup from the account page; "optional"
+	// asks every account that has set one up on its account page;
+	// "required" asks every account, or only the holders of
+	// SecondFactorRoles, and sends those who have none to set one up right
+	// after their password, before they reach anything else. A session
+	// whose login did not use a second factor that is now required (a
+	// role granted since) counts as none. Default: optional.
+	SecondFactor string `json:"second_factor,omitempty"`
+
+	// SecondFactorRoles, with SecondFactor "required", limits the
+	// requirement to the holders of these roles (such as admin). Default:
+	// none, so everyone.
+	SecondFactorRoles []string `json:"second_factor_roles,omitempty"`
+
 	protect      caddyhttp.MatcherSets
 	prefixHead   string   // PathPrefix's first segment, with its slash
 	userHeader   string   // UserHeader in canonical form, for direct map access
 	rolesHeader  string   // RolesHeader in canonical form
 	defaultRoles []string // DefaultRoles, normalised
+	factorRoles  []string // SecondFactorRoles, normalised
 	pages        *templates.Pages
 	keys         *session.Keyring
 	sessions     *session.Manager
@@ -280,6 +297,7 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 	sa.prefixHead = "/" + sa.prefixHead
 	sa.userHeader = http.CanonicalHeaderKey(sa.UserHeader)
 	sa.rolesHeader = http.CanonicalHeaderKey(sa.RolesHeader)
+	sa.provisionSecondFactor()
 	if err := sa.provisionRules(ctx); err != nil {
 		return err
 	}
@@ -448,6 +466,9 @@ func (sa *SessionAuth) Validate() error {
 		return fmt.Errorf("user_header %q is not a valid header name", sa.UserHeader)
 	}
 	if err := sa.validateRules(); err != nil {
+		return err
+	}
+	if err := sa.validateSecondFactor(); err != nil {
 		return err
 	}
 	if !isToken(sa.CookieName) {

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/webform"
 	"github.com/caddy-session-auth/caddy-session-auth/templates"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
@@ -102,7 +103,14 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 			"Your account is created and waits for approval. You can log in once the site's administrator has approved it.")
 	}
 	metrics.registrations.WithLabelValues(sa.Realm, "ok").Inc()
-	s, err := sa.sessions.Start(w, r, acct, false)
+	if step := sa.nextStep(acct); step == stepEnrol {
+		// The new account must set up a second factor before its first
+		// session, as at any login.
+		sa.auditEvent(r, "account created", eventRegister, username, "", registeredWith(sa.Registration, invite)...)
+		_, err := sa.beginSecondStep(w, r, acct, false, "", form.Next, step)
+		return err
+	}
+	s, err := sa.sessions.Start(w, r, acct, false, session.FactorPassword)
 	if err != nil {
 		sa.auditEvent(r, "account created", eventRegister, username, "", registeredWith(sa.Registration, invite)...)
 		return sa.unavailable(w, r, "registration", err)

@@ -28,7 +28,7 @@ var embedded embed.FS
 // Names are the pages a site owner may replace, and AssetNames the files the
 // pages load from the plugin's prefix, which may be replaced too.
 var (
-	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html", "forbidden.html", "account.html", "reset.html", "admin.html"}
+	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html", "forbidden.html", "account.html", "reset.html", "admin.html", "second-factor.html", "enrol.html", "recovery.html"}
 	AssetNames = []string{"style.css", "show-password.js"}
 )
 
@@ -81,6 +81,21 @@ type Data struct {
 	Link              string       // on admin.html: a link just made, shown this once
 	LinkWhat          string       // on admin.html: what the link is ("Invitation", "Password reset link for alice")
 	LinkExpires       string       // on admin.html: until when the link works
+	Enrol             bool         // on enrol.html: set up during login, because a second factor is required
+	QR                string       // on enrol.html: the URL of the QR code image
+	Secret            string       // on enrol.html: the authenticator app's secret, in groups of four
+	Action            string       // on enrol.html: where the confirmation form posts
+	Codes             []string     // on recovery.html: the recovery codes, shown this once
+	Factors           *FactorsRow  // on account.html: the second factors, nil where the site has none
+	NeedFactor        bool         // on forbidden.html: the user may see the page, with a second factor at login
+}
+
+// FactorsRow is the second-factor part of the account page.
+type FactorsRow struct {
+	TOTP         bool   // an authenticator app is set up
+	TOTPAdded    string // since when
+	RecoveryLeft int    // recovery codes not used yet
+	Required     bool   // the site requires a second factor of this account, so the last one cannot be removed
 }
 
 // AccountRow is one account on the admin page.
@@ -165,7 +180,9 @@ func Load(dir string) (*Pages, error) {
 			CSRFToken: "token", Retry: "/auth/login", Status: 403, AssetVersion: "0123456789ab",
 			Accounts: []AccountRow{{Username: "alice", Created: "today", Roles: "admin", Self: true}, {Username: "bob", Pending: true}, {Username: "carol", Disabled: true}},
 			Search:   "a", Page: 2, Pages: 3, Total: 120, Invites: true, Link: "https://example.com/auth/reset?token=x", LinkWhat: "Invitation", LinkExpires: "tomorrow",
-			Token: "token", Roles: "staff", Admin: true, Sessions: []SessionRow{
+			NeedFactor: true, Enrol: true, QR: "/auth/second-factor/qr.png", Secret: "ABCD EFGH", Action: "/auth/second-factor", Codes: []string{"aaaa-bbbb-cccc-dddd"},
+			Factors: &FactorsRow{TOTP: true, TOTPAdded: "today", RecoveryLeft: 3, Required: true},
+			Token:   "token", Roles: "staff", Admin: true, Sessions: []SessionRow{
 				{Ref: "ref1", Agent: "Firefox on Linux", IP: "192.0.2.1", Created: "today", Seen: "now", Current: true},
 				{Ref: "ref2", Agent: "Safari on iPhone", IP: "192.0.2.2", Created: "yesterday", Seen: "today", Remembered: true},
 			},

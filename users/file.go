@@ -242,10 +242,15 @@ func sortedAccounts(m map[string]Account) []Account {
 	return list
 }
 
-// cloneAccount copies the hash and the roles, so callers cannot change the
+// cloneAccount copies the hash, the roles and the second factors, so callers cannot change the
 // cache.
 func cloneAccount(a Account) Account {
 	a.Hash = bytes.Clone(a.Hash)
 	a.Roles = slices.Clone(a.Roles)
+	a.Recovery = slices.Clone(a.Recovery)
+	if a.TOTP != nil {
+		t := *a.TOTP
+		a.TOTP = &t
+	}
 	return a
 }

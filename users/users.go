@@ -37,6 +37,37 @@ type Account struct {
 	// Pending accounts registered where registration waits for approval:
 	// they cannot log in until an operator approves them.
 	Pending bool `json:"pending,omitempty"`
+	// TOTP is the account's authenticator app, once confirmed with a
+	// first code; TOTPEnrolment the sealed secret of one being set up
+	// (shown, not yet confirmed), which replaces TOTP when confirmed.
+	TOTP          *TOTP  `json:"totp,omitempty"`
+	TOTPEnrolment string `json:"totp_enrolment,omitempty"`
+	// Recovery holds the hashes of the recovery codes not used yet (see
+	// package internal/factor); each works once, instead of a second factor.
+	Recovery []string `json:"recovery,omitempty"`
+}
+
+// TOTP is an authenticator app: its secret, sealed (see internal/factor),
+// and the last time step whose code was accepted, so that no code, nor an
+// older one, is accepted twice.
+type TOTP struct {
+	Secret   string    `json:"secret"`
+	LastStep int64     `json:"last_step,omitempty"`
+	Added    time.Time `json:"added"`
+}
+
+// HasSecondFactor tells whether the account has a second factor to ask for.
+func (a Account) HasSecondFactor() bool { return a.TOTP != nil }
+
+// ResetSecondFactors removes every second factor and recovery code, for a
+// user who lost the device, and renews the stamp, which ends the account's
+// sessions: whoever holds the device must not stay logged in.
+func ResetSecondFactors(a *Account) error {
+	a.TOTP = nil
+	a.TOTPEnrolment = ""
+	a.Recovery = nil
+	a.Stamp = NewStamp()
+	return nil
 }
 
 // CanLogIn tells whether the account may have sessions at all.

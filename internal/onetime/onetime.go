@@ -1,5 +1,6 @@
-// Package onetime keeps a realm's one-time tokens: invitation links and
-// password-reset links. A token is 256 random bits, handed out once in
+// Package onetime keeps a realm's one-time tokens: invitation links,
+// password-reset links, and the half-logged-in state of a login between
+// its password and its second factor. A token is 256 random bits, handed out once in
 // clear and stored only as its SHA-256, so whoever reads the store (a
 // backup, a Redis replica) cannot use a link. Each is used at most once:
 // Use hands the grant to exactly one caller, whatever runs at the same
@@ -22,6 +23,10 @@ import (
 const (
 	Invite = "invite" // lets one person register
 	Reset  = "reset"  // lets one person set the password of User
+	// Step is a login half done: User's password was right, and a second
+	// factor is asked next (or, with Enrol, set up). It opens no protected
+	// page; only the second-factor page reads it.
+	Step = "step"
 )
 
 // Grant is what a token lets its holder do.
@@ -33,6 +38,14 @@ type Grant struct {
 	By      string    `json:"by,omitempty"`    // who made it, for the log: "command line" or an admin's name
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
+
+	// Step only.
+	Remember bool   `json:"remember,omitempty"` // the login asked to be remembered
+	Next     string `json:"next,omitempty"`     // where the login goes when done
+	Device   string `json:"device,omitempty"`   // the browser's device id, whose lock budget the login counts against
+	Enrol    bool   `json:"enrol,omitempty"`    // no second factor yet, and one is required: set one up
+	Failures int    `json:"failures,omitempty"` // wrong codes sent so far
+	Passkey  []byte `json:"passkey,omitempty"`  // the passkey ceremony under way, if any
 }
 
 var (
@@ -86,14 +99,20 @@ func hash(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// keepUntil is when a grant may be forgotten.
-func keepUntil(g Grant) time.Time { return g.Expires.Add(keepExpired) }
+// keepUntil is when a grant may be forgotten. A login step's page only
+// ever says "log in again", so it goes as soon as it expires.
+func keepUntil(g Grant) time.Time {
+	if g.Kind == Step {
+		return g.Expires
+	}
+	return g.Expires.Add(keepExpired)
+}
 
 func encode(g Grant) ([]byte, error) { return json.Marshal(g) }
 
 func decode(data []byte) (Grant, error) {
 	var g Grant
-	if err := json.Unmarshal(data, &g); err != nil || (g.Kind != Invite && g.Kind != Reset) {
+	if err := json.Unmarshal(data, &g); err != nil || (g.Kind != Invite && g.Kind != Reset && g.Kind != Step) {
 		return Grant{}, ErrInvalid
 	}
 	return g, nil

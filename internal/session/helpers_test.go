@@ -181,7 +181,7 @@ func login(t *testing.T, m *Manager, acct users.Account, remember bool, old *htt
 		r.AddCookie(old)
 	}
 	w := httptest.NewRecorder()
-	if _, err := m.Start(w, r, acct, remember); err != nil {
+	if _, err := m.Start(w, r, acct, remember, FactorPassword); err != nil {
 		t.Fatalf("Start for %s: %v", acct.Username, err)
 	}
 	return sessionCookie(t, w, testCookie)
@@ -263,7 +263,7 @@ func inMemory(m *Manager, cookie *http.Cookie) bool {
 
 func sameRecord(a, b Record) bool {
 	return a.User == b.User && a.Stamp == b.Stamp && a.Remember == b.Remember &&
-		a.Created.Equal(b.Created) && a.Seen.Equal(b.Seen) && a.Expires.Equal(b.Expires)
+		a.Created.Equal(b.Created) && a.Seen.Equal(b.Seen) && a.Expires.Equal(b.Expires) && a.Factors == b.Factors
 }
 
 // atMs is t as a store keeps it.

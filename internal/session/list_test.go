@@ -21,7 +21,7 @@ func loginFrom(t *testing.T, m *Manager, acct users.Account, agent string) *http
 	r := httptest.NewRequest(http.MethodPost, "http://example.com/auth/login", nil)
 	r.Header.Set("User-Agent", agent)
 	w := httptest.NewRecorder()
-	if _, err := m.Start(w, r, acct, false); err != nil {
+	if _, err := m.Start(w, r, acct, false, FactorPassword); err != nil {
 		t.Fatalf("Start for %s: %v", acct.Username, err)
 	}
 	return sessionCookie(t, w, testCookie)

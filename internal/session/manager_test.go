@@ -44,7 +44,7 @@ func TestStartSetsTheSessionCookie(t *testing.T) {
 				}
 				r := httptest.NewRequest(http.MethodPost, scheme+"://example.com/auth/login", nil)
 				w := httptest.NewRecorder()
-				if _, err := m.Start(w, r, createAccount(t, accounts, "alice"), tc.remember); err != nil {
+				if _, err := m.Start(w, r, createAccount(t, accounts, "alice"), tc.remember, FactorPassword); err != nil {
 					t.Fatal(err)
 				}
 				c := sessionCookie(t, w, tc.wantName)
@@ -144,7 +144,7 @@ func TestEndKillsACopiedCookie(t *testing.T) {
 			}
 			r := httptest.NewRequest(http.MethodPost, scheme+"://example.com/auth/login", nil)
 			w := httptest.NewRecorder()
-			if _, err := m.Start(w, r, createAccount(t, accounts, "alice"), true); err != nil {
+			if _, err := m.Start(w, r, createAccount(t, accounts, "alice"), true, FactorPassword); err != nil {
 				t.Fatal(err)
 			}
 			c := sessionCookie(t, w, name)
@@ -465,7 +465,7 @@ func TestKeysThatCannotBeHadAreABackendError(t *testing.T) {
 		t.Fatalf("Current with keys unavailable = %q, %v; want a backend error", s.User, err)
 	}
 	w := httptest.NewRecorder()
-	if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "/auth/login", nil), createAccount(t, accounts, "alice"), false); err == nil {
+	if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "/auth/login", nil), createAccount(t, accounts, "alice"), false, FactorPassword); err == nil {
 		t.Fatal("Start with keys unavailable succeeded")
 	}
 	if w.Header().Get("Set-Cookie") != "" {
@@ -522,7 +522,7 @@ func TestMemoryServesAValueOnlyUnderTheNameItWasVerifiedUnder(t *testing.T) {
 		m := newManager(t, testConfig(newFakeClock()), store, accounts)
 		r := httptest.NewRequest(http.MethodPost, "https://example.com/auth/login", nil)
 		w := httptest.NewRecorder()
-		if _, err := m.Start(w, r, createAccount(t, accounts, "alice"), false); err != nil {
+		if _, err := m.Start(w, r, createAccount(t, accounts, "alice"), false, FactorPassword); err != nil {
 			t.Fatal(err)
 		}
 		c := sessionCookie(t, w, "__Host-"+testCookie)

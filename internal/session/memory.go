@@ -34,12 +34,13 @@ type memory struct {
 }
 
 type entry struct {
-	name  string // the cookie's name: a value verified under one is not taken under another
-	id    string
-	rec   Record
-	user  any // rec.User, boxed once, for Caddy's replacer
-	roles roles
-	until int64 // monotonic nanoseconds (see clock)
+	name    string // the cookie's name: a value verified under one is not taken under another
+	id      string
+	rec     Record
+	user    any // rec.User, boxed once, for Caddy's replacer
+	factors any // rec.Factors, likewise
+	roles   roles
+	until   int64 // monotonic nanoseconds (see clock)
 }
 
 // memoryMax bounds the entries; past it, expired ones are swept, and if

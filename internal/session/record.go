@@ -23,6 +23,30 @@ type Record struct {
 	// ever holds a '|' (see clean).
 	IP    string
 	Agent string
+	// Factors are the ways the user proved who they are at login, in the
+	// order used, joined with commas: "password", "password,totp",
+	// "password,recovery", "passkey". Never holds a '|'.
+	Factors string
+}
+
+// Second factors, as Factors names them.
+const (
+	FactorPassword = "password"
+	FactorTOTP     = "totp"
+	FactorRecovery = "recovery"
+	FactorPasskey  = "passkey"
+)
+
+// SecondFactor tells whether the login proved more than a password: a
+// code, a recovery code, or a passkey (which is a device and its PIN or
+// biometric in one).
+func (rec Record) SecondFactor() bool {
+	for f := range strings.SplitSeq(rec.Factors, ",") {
+		if f == FactorTOTP || f == FactorRecovery || f == FactorPasskey {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrCorrupt marks a stored record that cannot be read back; it reads as
@@ -33,10 +57,11 @@ var ErrCorrupt = errors.New("session record is corrupt")
 var ErrNotFound = errors.New("session not found")
 
 // encodeRecord writes a record as one short line, far smaller and faster
-// than gob: "3|created|seen|expires|remember|stamp|ip|agent|user", times in
-// Unix milliseconds. The stamp and the username never hold a '|'.
+// than gob: "4|created|seen|expires|remember|stamp|ip|agent|factors|user",
+// times in Unix milliseconds. The stamp, the factors and the username never
+// hold a '|'.
 func encodeRecord(b []byte, rec Record) []byte {
-	b = append(b, "3|"...)
+	b = append(b, "4|"...)
 	b = strconv.AppendInt(b, rec.Created.UnixMilli(), 10)
 	b = append(b, '|')
 	b = strconv.AppendInt(b, rec.Seen.UnixMilli(), 10)
@@ -52,6 +77,8 @@ func encodeRecord(b []byte, rec Record) []byte {
 	b = append(b, clean(rec.IP)...)
 	b = append(b, '|')
 	b = append(b, clean(rec.Agent)...)
+	b = append(b, '|')
+	b = append(b, clean(rec.Factors)...)
 	b = append(b, '|')
 	return append(b, rec.User...)
 }
@@ -74,8 +101,9 @@ func clean(s string) string {
 }
 
 // parseRecord reads what encodeRecord wrote, and the records of earlier
-// releases: version 2 had no IP and agent, version 1 no stamp either
-// (accounts of that time had none).
+// releases: version 3 had no factors (a password was the only one),
+// version 2 no IP and agent, version 1 no stamp either (accounts of that
+// time had none).
 func parseRecord(s string) (Record, error) {
 	version, rest, _ := strings.Cut(s, "|")
 	fields := 5
@@ -85,6 +113,8 @@ func parseRecord(s string) (Record, error) {
 		fields = 6
 	case "3":
 		fields = 8
+	case "4":
+		fields = 9
 	default:
 		return Record{}, ErrCorrupt
 	}
@@ -110,8 +140,12 @@ func parseRecord(s string) (Record, error) {
 	if version != "1" {
 		rec.Stamp = parts[4]
 	}
-	if version == "3" {
+	if version == "3" || version == "4" {
 		rec.IP, rec.Agent = clean(parts[5]), clean(parts[6])
+	}
+	rec.Factors = FactorPassword
+	if version == "4" {
+		rec.Factors = clean(parts[7])
 	}
 	return rec, nil
 }

@@ -14,6 +14,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		rec  Record
 	}{
 		{"plain", Record{User: "alice", Stamp: "ABC", Created: at, Seen: at.Add(time.Minute), Expires: at.Add(24 * time.Hour)}},
+		{"second factor", Record{User: "dave", Stamp: "ABC", Created: at, Seen: at, Expires: at, Factors: "password,totp"}},
 		{"remembered", Record{User: "bob", Stamp: "ABC", Created: at, Seen: at, Expires: at.Add(30 * 24 * time.Hour), Remember: true}},
 		{"no stamp", Record{User: "carol", Created: at, Seen: at, Expires: at}},
 		{"separator in the username", Record{User: "a|b|c", Stamp: "S", Created: at, Seen: at, Expires: at}},
@@ -38,7 +39,7 @@ func TestRecordRoundTrip(t *testing.T) {
 // (an account of that time), so no session outlives a later password change.
 func TestRecordsOfEarlierReleasesStillRead(t *testing.T) {
 	got, err := parseRecord("1|1700000000000|1700000000001|1700086400000|1|alice")
-	want := Record{User: "alice", Created: time.UnixMilli(1700000000000), Seen: time.UnixMilli(1700000000001), Expires: time.UnixMilli(1700086400000), Remember: true}
+	want := Record{User: "alice", Created: time.UnixMilli(1700000000000), Seen: time.UnixMilli(1700000000001), Expires: time.UnixMilli(1700086400000), Remember: true, Factors: "password"}
 	if err != nil || !sameRecord(got, want) {
 		t.Fatalf("version 1 record = %+v, %v; want %+v", got, err, want)
 	}

@@ -74,8 +74,9 @@ type Manager struct {
 type Session struct {
 	ID string
 	Record
-	user  any // Record.User, boxed once, so that handing it to Caddy's replacer costs nothing
-	roles roles
+	user    any // Record.User, boxed once, so that handing it to Caddy's replacer costs nothing
+	factors any // Record.Factors, boxed once likewise
+	roles   roles
 }
 
 // roles are an account's roles as a read found them (never stored in the
@@ -96,6 +97,10 @@ func (s Session) LoggedIn() bool { return s.User != "" }
 
 // UserValue is the username as an interface value, ready for Caddy's replacer.
 func (s Session) UserValue() any { return s.user }
+
+// FactorsValue is Record.Factors as an interface value, ready for Caddy's
+// replacer.
+func (s Session) FactorsValue() any { return s.factors }
 
 // Roles are the account's roles, sorted, as read with the session; the
 // caller must not modify them.
@@ -148,7 +153,7 @@ func (m *Manager) Current(r *http.Request) (Session, error) {
 		if m.cfg.Hits != nil {
 			m.cfg.Hits.Inc()
 		}
-		return Session{ID: e.id, Record: e.rec, user: e.user, roles: e.roles}, nil
+		return Session{ID: e.id, Record: e.rec, user: e.user, factors: e.factors, roles: e.roles}, nil
 	}
 	if m.cfg.Misses != nil {
 		m.cfg.Misses.Inc()
@@ -202,9 +207,9 @@ func (m *Manager) read(ctx context.Context, name, value string, now time.Time) (
 	// The roles come from the account as read now, not from the session:
 	// a role granted or taken since login counts from the next read, and
 	// UserChanged makes every instance's next request such a read.
-	s := Session{ID: id, Record: rec, user: rec.User, roles: newRoles(acct.Roles)}
+	s := Session{ID: id, Record: rec, user: rec.User, factors: rec.Factors, roles: newRoles(acct.Roles)}
 	if m.store.trusted() {
-		m.mem.put(value, entry{name: name, id: id, rec: rec, user: s.user, roles: s.roles}, gen, started)
+		m.mem.put(value, entry{name: name, id: id, rec: rec, user: s.user, factors: s.factors, roles: s.roles}, gen, started)
 	}
 	return s, nil
 }
@@ -289,8 +294,9 @@ func (m *Manager) ttl(rec Record, at time.Time) time.Duration {
 // the one the browser's cookie named, if any: an id that existed before
 // login is never the one that carries it. remember is honoured only where
 // remembering is on (Config.RememberMe > 0); otherwise the cookie ends with
-// the browser. It returns the new session.
-func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Account, remember bool) (Session, error) {
+// the browser. factors say how the user proved who they are (see
+// Record.Factors). It returns the new session.
+func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Account, remember bool, factors string) (Session, error) {
 	name := m.CookieName(r)
 	codecs, err := m.Codecs()
 	if err != nil {
@@ -314,6 +320,7 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Accou
 		Expires:  now.Add(lifetime),
 		Remember: remember,
 		Agent:    useragent.Summary(r.UserAgent()),
+		Factors:  clean(factors),
 	}
 	if m.cfg.ClientIP != nil {
 		rec.IP = m.cfg.ClientIP(r)
@@ -327,7 +334,7 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Accou
 		return Session{}, err
 	}
 	http.SetCookie(w, m.cookie(r, name, value, maxAge))
-	return Session{ID: id, Record: rec, user: rec.User, roles: newRoles(acct.Roles)}, nil
+	return Session{ID: id, Record: rec, user: rec.User, factors: rec.Factors, roles: newRoles(acct.Roles)}, nil
 }
 
 // Owner tells whose session the request's cookie names, for a log line
