@@ -436,7 +436,7 @@ func (r *Relying) FinishDiscoverable(st, body []byte, lookup func(userHandle []b
 	if err != nil {
 		return nil, -1, Credential{}, err
 	}
-	if len(s.Session.UserID) != 0 || s.Session.UserVerification != protocol.VerificationRequired {
+	if len(s.Session.UserID) != 0 {
 		return nil, -1, Credential{}, ErrState
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)

@@ -153,9 +153,13 @@ func TestPasskeyRegistersThenServesAsSecondFactorThenLogsInWithoutPassword(t *te
 func TestAccountMayHoldSeveralPasskeysAndLogsInWithAny(t *testing.T) {
 	r := newRelying(t)
 	phone, key := passkeytest.New(testOrigin), passkeytest.New(testOrigin)
+	phone.BackupEligible = true // a synced passkey
 	u := newUser(t, "bob")
 	c0 := register(t, r, phone, u, nil, false)
 	c1 := register(t, r, key, u, []Credential{c0}, false)
+	if !c0.BackupEligible || c1.BackupEligible {
+		t.Fatalf("backup eligibility not kept: %v, %v", c0.BackupEligible, c1.BackupEligible)
+	}
 	creds := []Credential{c0, c1}
 	for want, a := range []*passkeytest.Authenticator{phone, key} {
 		i, _, err := secondFactor(t, r, a, u, creds)
@@ -372,6 +376,17 @@ func TestCeremoniesRefuseAnswersThatDoNotVerify(t *testing.T) {
 			}
 			_, _, _, err = s.r.FinishDiscoverable(st, body, func([]byte) (User, []Credential, error) {
 				return s.mallory.user, s.mallory.creds, nil
+			})
+			return err
+		}},
+		{"lookup answering with another account that lists the same passkey", ErrUnknownCredential, func(t *testing.T, s setup) error {
+			options, st, _ := s.r.BeginDiscoverable()
+			body, err := s.a.Get(options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, _, err = s.r.FinishDiscoverable(st, body, func([]byte) (User, []Credential, error) {
+				return s.mallory.user, s.alice.creds, nil
 			})
 			return err
 		}},
