@@ -71,7 +71,7 @@ var (
 type Config struct {
 	// RPID is the relying party ID: the site's domain (no scheme, no
 	// port), e.g. "example.com". A passkey made for one RP ID works only
-	// there and on its subdomains' pages that name the same RP ID.
+	// for it; pages on its subdomains may use it by naming the same RP ID.
 	RPID string
 	// Origins are the full origins pages may run the ceremonies on,
 	// e.g. "https://example.com" or "http://localhost:8080".
