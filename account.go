@@ -24,13 +24,15 @@ import (
 // accountNotices are what the page says after each action (Post/Redirect/
 // Get: a reload repeats nothing).
 var accountNotices = map[string]string{
-	"password":     "Your password is changed. Your other sessions are logged out.",
-	"ended":        "That session is logged out.",
-	"gone":         "That session had ended already.",
-	"others":       "Your other sessions are logged out.",
-	"totp":         "Your authenticator app is set up. Logins now ask for its code after the password.",
-	"totp-removed": "Your authenticator app is removed. Logins ask only for your password now.",
-	"recovery":     "Your new recovery codes are made. The old ones no longer work.",
+	"password":        "Your password is changed. Your other sessions are logged out.",
+	"ended":           "That session is logged out.",
+	"gone":            "That session had ended already.",
+	"others":          "Your other sessions are logged out.",
+	"totp":            "Your authenticator app is set up. Logins now ask for its code after the password.",
+	"totp-removed":    "Your authenticator app is removed. Logins ask only for your password now.",
+	"recovery":        "Your new recovery codes are made. The old ones no longer work.",
+	"passkey":         "Your passkey is registered.",
+	"passkey-removed": "The passkey is removed.",
 }
 
 // accountOwner finds the request's session and account; answered is true

@@ -52,6 +52,7 @@ func init() {
 //		default_roles <role>...
 //		allow         <matcher> role|user <name>... [role|user <name>...] [second_factor]
 //		second_factor off|optional|required [<role>...]
+//		passkeys      <rp id> [<origin>...]
 //		account_limit <failures> <window>
 //		account_lockout <first> [<max>]
 //		ip_limit      <failures> <window>
@@ -268,6 +269,12 @@ func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error
 		sa.IPLimit, err = rateLimit(d)
 	case "account_lockout":
 		err = lockout(d, &sa.AccountLockout, &sa.AccountMaxLockout)
+	case "passkeys":
+		args := d.RemainingArgs()
+		if len(args) == 0 {
+			return d.ArgErr()
+		}
+		sa.PasskeyRPID, sa.PasskeyOrigins = args[0], args[1:]
 	case "second_factor":
 		args := d.RemainingArgs()
 		if len(args) == 0 {

@@ -73,6 +73,7 @@ func (sa *SessionAuth) render(w http.ResponseWriter, status int, name string, da
 	data.Title = sa.Title
 	data.Registration = sa.registrationOpen()
 	data.MinPasswordLength = sa.MinPasswordLength
+	data.Passkeys = sa.SecondFactor != factorsOff
 	if d := time.Duration(*sa.RememberMe); d > 0 {
 		data.RememberMe = humanDuration(d)
 	}

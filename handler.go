@@ -179,6 +179,12 @@ func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, rou
 		return sa.byMethod(w, r, "account", sa.serveAccountPage, sa.handleAccount)
 	case "/second-factor":
 		return sa.byMethod(w, r, "second-factor", sa.serveSecondFactor, sa.handleSecondFactor)
+	case "/second-factor/passkey":
+		return sa.byMethod(w, r, "second-factor", sa.postOnly, sa.stepPasskeyOptions)
+	case "/account/passkey":
+		return sa.byMethod(w, r, "account", sa.postOnly, sa.passkeyRegisterOptions)
+	case "/login/passkey":
+		return sa.byMethod(w, r, "login", sa.postOnly, sa.passkeyLoginOptions)
 	case "/second-factor/qr.png":
 		g, acct, _, answered, err := sa.stepState(w, r, false)
 		if answered {

@@ -56,6 +56,9 @@ func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error
 
 // login answers a login attempt and returns its result (a loginX label).
 func (sa *SessionAuth) login(w http.ResponseWriter, r *http.Request) (string, error) {
+	if r.PostForm.Get("credential") != "" && !isAPI(r) {
+		return sa.passkeyLogin(w, r)
+	}
 	form := templates.Data{
 		Heading:  "Log in",
 		Next:     webform.SafeNext(r.PostForm.Get("next")),

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -227,12 +228,23 @@ type SessionAuth struct {
 	// none, so everyone.
 	SecondFactorRoles []string `json:"second_factor_roles,omitempty"`
 
+	// PasskeyRPID is the WebAuthn relying party ID that passkeys are made
+	// for: the site's domain, or a parent domain of it to share passkeys
+	// with sibling sites. A passkey works only where its RP ID matches.
+	// Default: the host the browser asked for.
+	PasskeyRPID string `json:"passkey_rp_id,omitempty"`
+
+	// PasskeyOrigins are the origins (scheme://host[:port]) whose pages
+	// may use passkeys. Default: the origin the browser asked for.
+	PasskeyOrigins []string `json:"passkey_origins,omitempty"`
+
 	protect      caddyhttp.MatcherSets
-	prefixHead   string   // PathPrefix's first segment, with its slash
-	userHeader   string   // UserHeader in canonical form, for direct map access
-	rolesHeader  string   // RolesHeader in canonical form
-	defaultRoles []string // DefaultRoles, normalised
-	factorRoles  []string // SecondFactorRoles, normalised
+	prefixHead   string    // PathPrefix's first segment, with its slash
+	userHeader   string    // UserHeader in canonical form, for direct map access
+	rolesHeader  string    // RolesHeader in canonical form
+	defaultRoles []string  // DefaultRoles, normalised
+	factorRoles  []string  // SecondFactorRoles, normalised
+	handles      *sync.Map // passkey user handle → username, found by passwordless logins
 	pages        *templates.Pages
 	keys         *session.Keyring
 	sessions     *session.Manager
@@ -469,6 +481,9 @@ func (sa *SessionAuth) Validate() error {
 		return err
 	}
 	if err := sa.validateSecondFactor(); err != nil {
+		return err
+	}
+	if err := sa.validatePasskeys(); err != nil {
 		return err
 	}
 	if !isToken(sa.CookieName) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/caddy-session-auth/caddy-session-auth/internal/factor"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
@@ -34,6 +35,7 @@ func (sa *SessionAuth) provisionSecondFactor() {
 		sa.SecondFactor = factorsOptional
 	}
 	sa.factorRoles, _ = users.NormalizeRoles(sa.SecondFactorRoles)
+	sa.handles = new(sync.Map)
 }
 
 func (sa *SessionAuth) validateSecondFactor() error {

@@ -172,6 +172,7 @@ func (sa *SessionAuth) serveSecondFactor(w http.ResponseWriter, r *http.Request)
 func (sa *SessionAuth) stepPage(w http.ResponseWriter, r *http.Request, status int, acct users.Account, data templates.Data) error {
 	data.Heading = "Confirm it is you"
 	data.User = acct.Username
+	data.Factors = sa.factorsRow(acct)
 	return sa.form(w, r, status, "second-factor.html", data)
 }
 
@@ -213,10 +214,16 @@ func (sa *SessionAuth) proveSecondFactor(w http.ResponseWriter, r *http.Request)
 		codes []string
 		left  int
 	)
-	if enrol {
+	switch answer := r.PostForm.Get("credential"); {
+	case answer != "" && !enrol:
+		state := g.Passkey
+		g.Passkey = nil // answers once, right or wrong
+		err = sa.checkPasskey(r, acct, state, answer)
+		used = session.FactorPasskey
+	case enrol:
 		codes, err = sa.confirmTOTP(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"))
 		used = session.FactorTOTP
-	} else {
+	default:
 		used, left, err = sa.checkCode(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"))
 	}
 	switch {

@@ -2,6 +2,7 @@ package sessionauth
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"slices"
@@ -215,6 +216,15 @@ func (sa *SessionAuth) factorsRow(acct users.Account) *templates.FactorsRow {
 		row.TOTP = true
 		row.TOTPAdded = shownTime(acct.TOTP.Added)
 	}
+	for _, c := range acct.Passkeys {
+		p := templates.PasskeyRow{ID: base64.RawURLEncoding.EncodeToString(c.ID), Name: c.Name, Added: shownTime(c.Created), Passwordless: c.Passwordless}
+		if !c.LastUsed.IsZero() {
+			p.LastUsed = shownTime(c.LastUsed)
+		}
+		row.Passkeys = append(row.Passkeys, p)
+	}
+	row.Any = row.TOTP || len(row.Passkeys) > 0
+	row.LastOne = row.Required && (row.TOTP && len(row.Passkeys) == 0 || !row.TOTP && len(row.Passkeys) == 1)
 	return row
 }
 
@@ -224,7 +234,7 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 	ctx := r.Context()
 	action := r.PostForm.Get("action")
 	switch action {
-	case "totp-confirm", "totp-remove", "recovery-new":
+	case "totp-confirm", "totp-remove", "recovery-new", "passkey-add", "passkey-remove":
 	default:
 		return false, nil
 	}
@@ -232,6 +242,10 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 		return true, sa.message(w, r, http.StatusNotFound, "second_factor_off", "Not found", "This site does not use second factors.")
 	}
 	switch action {
+	case "passkey-add":
+		return true, sa.addPasskey(w, r, s, acct)
+	case "passkey-remove":
+		return true, sa.removePasskey(w, r, s, acct)
 	case "totp-confirm":
 		codes, err := sa.confirmTOTP(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"))
 		switch {
@@ -278,7 +292,7 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 		form.Error = msg
 		return sa.accountPage(w, r, status, s, acct, form)
 	}
-	if sa.factorRequiredFor(acct.Roles) {
+	if sa.factorRequiredFor(acct.Roles) && len(acct.Passkeys) == 0 {
 		return true, refuse(http.StatusConflict, "This site requires a second factor of your account, so the authenticator app cannot be removed.")
 	}
 	ok, _, err := sa.confirmPassword(w, r, acct, r.PostForm.Get("current_password"), "Your password is wrong, so the authenticator app was not removed.", refuse)
@@ -286,10 +300,13 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 		return true, err
 	}
 	err = sa.users.Update(ctx, acct.Username, func(a *users.Account) error {
-		if a.Stamp != acct.Stamp {
+		if a.Stamp != acct.Stamp || sa.factorRequiredFor(a.Roles) && len(a.Passkeys) == 0 {
 			return users.ErrChanged
 		}
-		a.TOTP, a.TOTPEnrolment, a.Recovery = nil, "", nil
+		a.TOTP, a.TOTPEnrolment = nil, ""
+		if !a.HasSecondFactor() {
+			a.Recovery = nil // recovery codes stand in for a factor; with none, they would be one
+		}
 		return nil
 	})
 	switch {

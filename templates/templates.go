@@ -29,13 +29,14 @@ var embedded embed.FS
 // pages load from the plugin's prefix, which may be replaced too.
 var (
 	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html", "forbidden.html", "account.html", "reset.html", "admin.html", "second-factor.html", "enrol.html", "recovery.html"}
-	AssetNames = []string{"style.css", "show-password.js"}
+	AssetNames = []string{"style.css", "show-password.js", "passkey.js"}
 )
 
 // assetTypes are the Content-Types the assets are served with.
 var assetTypes = map[string]string{
 	"style.css":        "text/css; charset=utf-8",
 	"show-password.js": "text/javascript; charset=utf-8",
+	"passkey.js":       "text/javascript; charset=utf-8",
 }
 
 // Pages holds the parsed templates and the assets they link to.
@@ -88,14 +89,27 @@ type Data struct {
 	Codes             []string     // on recovery.html: the recovery codes, shown this once
 	Factors           *FactorsRow  // on account.html: the second factors, nil where the site has none
 	NeedFactor        bool         // on forbidden.html: the user may see the page, with a second factor at login
+	Passkeys          bool         // on login.html: passkeys may log in without a password here
 }
 
 // FactorsRow is the second-factor part of the account page.
 type FactorsRow struct {
 	TOTP         bool   // an authenticator app is set up
 	TOTPAdded    string // since when
-	RecoveryLeft int    // recovery codes not used yet
-	Required     bool   // the site requires a second factor of this account, so the last one cannot be removed
+	Passkeys     []PasskeyRow
+	Any          bool // some second factor is set up
+	RecoveryLeft int  // recovery codes not used yet
+	Required     bool // the site requires a second factor of this account
+	LastOne      bool // Required, and only one factor is left: it cannot be removed
+}
+
+// PasskeyRow is one passkey on the account page.
+type PasskeyRow struct {
+	ID           string // base64url, for the form that removes it
+	Name         string
+	Added        string
+	LastUsed     string // "" when never used
+	Passwordless bool   // it logs in without a password
 }
 
 // AccountRow is one account on the admin page.
@@ -180,8 +194,8 @@ func Load(dir string) (*Pages, error) {
 			CSRFToken: "token", Retry: "/auth/login", Status: 403, AssetVersion: "0123456789ab",
 			Accounts: []AccountRow{{Username: "alice", Created: "today", Roles: "admin", Self: true}, {Username: "bob", Pending: true}, {Username: "carol", Disabled: true}},
 			Search:   "a", Page: 2, Pages: 3, Total: 120, Invites: true, Link: "https://example.com/auth/reset?token=x", LinkWhat: "Invitation", LinkExpires: "tomorrow",
-			NeedFactor: true, Enrol: true, QR: "/auth/second-factor/qr.png", Secret: "ABCD EFGH", Action: "/auth/second-factor", Codes: []string{"aaaa-bbbb-cccc-dddd"},
-			Factors: &FactorsRow{TOTP: true, TOTPAdded: "today", RecoveryLeft: 3, Required: true},
+			NeedFactor: true, Passkeys: true, Enrol: true, QR: "/auth/second-factor/qr.png", Secret: "ABCD EFGH", Action: "/auth/second-factor", Codes: []string{"aaaa-bbbb-cccc-dddd"},
+			Factors: &FactorsRow{TOTP: true, TOTPAdded: "today", RecoveryLeft: 3, Required: true, Any: true, Passkeys: []PasskeyRow{{ID: "aWQ", Name: "phone", Added: "today", LastUsed: "now", Passwordless: true}}},
 			Token:   "token", Roles: "staff", Admin: true, Sessions: []SessionRow{
 				{Ref: "ref1", Agent: "Firefox on Linux", IP: "192.0.2.1", Created: "today", Seen: "now", Current: true},
 				{Ref: "ref2", Agent: "Safari on iPhone", IP: "192.0.2.2", Created: "yesterday", Seen: "today", Remembered: true},
@@ -242,7 +256,7 @@ func override(dir string, tmpl *template.Template, assets map[string][]byte) err
 // next path to other sites, and allow nothing but this site's own
 // stylesheet, script and form targets.
 var headers = map[string]string{
-	"Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+	"Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 	"X-Content-Type-Options":  "nosniff",
 	"X-Frame-Options":         "DENY",
 	"Referrer-Policy":         "same-origin",

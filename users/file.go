@@ -248,6 +248,9 @@ func cloneAccount(a Account) Account {
 	a.Hash = bytes.Clone(a.Hash)
 	a.Roles = slices.Clone(a.Roles)
 	a.Recovery = slices.Clone(a.Recovery)
+	a.Passkeys = slices.Clone(a.Passkeys)
+	a.PasskeyHandle = bytes.Clone(a.PasskeyHandle)
+	a.PasskeyEnrolment = bytes.Clone(a.PasskeyEnrolment)
 	if a.TOTP != nil {
 		t := *a.TOTP
 		a.TOTP = &t

@@ -9,6 +9,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"time"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/passkey"
 )
 
 // Account is one user. Hash is a bcrypt hash; the plain password is never kept.
@@ -45,6 +47,14 @@ type Account struct {
 	// Recovery holds the hashes of the recovery codes not used yet (see
 	// package internal/factor); each works once, instead of a second factor.
 	Recovery []string `json:"recovery,omitempty"`
+	// Passkeys are the account's WebAuthn credentials (public keys only),
+	// each a second factor, and those marked Passwordless a way to log in
+	// alone. PasskeyHandle is the account's WebAuthn user handle, random,
+	// made with its first passkey; PasskeyEnrolment the state of a passkey
+	// being registered from the account page, used once.
+	Passkeys         []passkey.Credential `json:"passkeys,omitempty"`
+	PasskeyHandle    []byte               `json:"passkey_handle,omitempty"`
+	PasskeyEnrolment []byte               `json:"passkey_enrolment,omitempty"`
 }
 
 // TOTP is an authenticator app: its secret, sealed (see internal/factor),
@@ -57,7 +67,7 @@ type TOTP struct {
 }
 
 // HasSecondFactor tells whether the account has a second factor to ask for.
-func (a Account) HasSecondFactor() bool { return a.TOTP != nil }
+func (a Account) HasSecondFactor() bool { return a.TOTP != nil || len(a.Passkeys) > 0 }
 
 // ResetSecondFactors removes every second factor and recovery code, for a
 // user who lost the device, and renews the stamp, which ends the account's
@@ -66,6 +76,8 @@ func ResetSecondFactors(a *Account) error {
 	a.TOTP = nil
 	a.TOTPEnrolment = ""
 	a.Recovery = nil
+	a.Passkeys = nil
+	a.PasskeyEnrolment = nil
 	a.Stamp = NewStamp()
 	return nil
 }
