@@ -153,7 +153,7 @@ func (sa *SessionAuth) passkeyRegisterOptions(w http.ResponseWriter, r *http.Req
 func passkeyName(s string) string {
 	s = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f || r == utf8.RuneError {
-			return -1
+			return ' '
 		}
 		return r
 	}, s)), " ")
