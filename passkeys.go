@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"go.uber.org/zap"
@@ -18,6 +19,7 @@ import (
 	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/passkey"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
+	"github.com/caddy-session-auth/caddy-session-auth/internal/throttle"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/webform"
 	"github.com/caddy-session-auth/caddy-session-auth/templates"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
@@ -336,6 +338,22 @@ func (sa *SessionAuth) recordPasskeyUse(ctx context.Context, acct users.Account,
 func (sa *SessionAuth) passkeyLoginOptions(w http.ResponseWriter, r *http.Request) error {
 	if sa.SecondFactor == factorsOff {
 		return sa.message(w, r, http.StatusNotFound, "second_factor_off", "Not found", "This site does not use passkeys.")
+	}
+	if result, err := sa.clientRefused(w, r); result != "" {
+		return err
+	}
+	// Each start keeps a challenge for five minutes, before anyone is
+	// known: a client may start ten times as many as ip_limit allows it
+	// failures, on a counter of their own (a login is no failure).
+	until, err := sa.throttle.Hit(r.Context(), sa.scope+"passkey:"+throttle.ClientKey(clientIP(r)),
+		throttle.Rule{Limit: 10*sa.IPLimit.Limit + 1, Window: time.Duration(sa.IPLimit.Window)}, now())
+	if err != nil {
+		return sa.unavailable(w, r, "passkey login", err)
+	}
+	if !until.IsZero() {
+		w.Header().Set("Retry-After", retryAfter(until))
+		return sa.message(w, r, http.StatusTooManyRequests, "throttled", "Too many attempts",
+			"Too many passkey logins were started from your network. Wait a while and try again.")
 	}
 	rp, err := sa.relyingParty(r)
 	if err != nil {
