@@ -47,9 +47,9 @@ type AccessRule struct {
 	Users []string `json:"users,omitempty"`
 
 	// SecondFactor makes the rule also want a login that used a second
-	// factor (an authenticator app's code or a recovery code): a session
-	// from a login with the password alone is refused, with a page that
-	// says how to get one. Default: false.
+	// factor (an authenticator app's code, a passkey or a recovery code):
+	// a session from a login with the password alone is refused, with a
+	// page that says how to get one. Default: false.
 	SecondFactor bool `json:"second_factor,omitempty"`
 
 	match caddyhttp.MatcherSets

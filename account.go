@@ -70,7 +70,10 @@ func (sa *SessionAuth) serveAccountPage(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	if r.URL.Query().Get("setup") == "totp" && sa.SecondFactor != factorsOff && acct.TOTP == nil {
-		return sa.enrolPage(w, r, http.StatusOK, acct, false, templates.Data{})
+		if refused, err := sa.factorChangeRefused(w, r, s, acct); refused {
+			return err
+		}
+		return sa.enrolPage(w, r, http.StatusOK, acct, false, sessionViewer(s), templates.Data{})
 	}
 	return sa.accountPage(w, r, http.StatusOK, s, acct, templates.Data{Notice: accountNotices[r.URL.Query().Get("done")]})
 }

@@ -71,8 +71,9 @@ how an owner lets people in.
                                       the change at alice's next request, and
                                       no one is logged out
   caddy session-auth second-factor reset alice
-                                      removes alice's authenticator app and
-                                      recovery codes (a lost phone) and ends
+                                      removes alice's authenticator app,
+                                      passkeys and recovery codes (a lost
+                                      phone) and ends
                                       her sessions; she logs in with the
                                       password alone, or sets up a new app at
                                       once where the site requires one

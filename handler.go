@@ -186,23 +186,26 @@ func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, rou
 	case "/login/passkey":
 		return sa.byMethod(w, r, "login", sa.postOnly, sa.passkeyLoginOptions)
 	case "/second-factor/qr.png":
-		g, acct, _, answered, err := sa.stepState(w, r, false)
+		g, acct, token, answered, err := sa.stepState(w, r, false)
 		if answered {
 			return err
 		}
 		if !g.Enrol || acct.HasSecondFactor() {
 			return sa.message(w, r, http.StatusNotFound, "not_found", "Not found", "There is no such page.")
 		}
-		return sa.serveQR(w, r, acct)
+		return sa.serveQR(w, r, acct, stepViewer(token))
 	case "/account/qr.png":
-		_, acct, answered, err := sa.accountOwner(w, r)
+		s, acct, answered, err := sa.accountOwner(w, r)
 		if answered {
 			return err
 		}
-		if sa.SecondFactor == factorsOff {
+		if sa.SecondFactor == factorsOff || acct.TOTP != nil {
 			return sa.message(w, r, http.StatusNotFound, "not_found", "Not found", "There is no such page.")
 		}
-		return sa.serveQR(w, r, acct)
+		if refused, err := sa.factorChangeRefused(w, r, s, acct); refused {
+			return err
+		}
+		return sa.serveQR(w, r, acct, sessionViewer(s))
 	}
 	if name := strings.TrimPrefix(route, "/"); sa.pages.IsAsset(name) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -132,6 +132,8 @@ func (sa *SessionAuth) login(w http.ResponseWriter, r *http.Request) (string, er
 			sa.auditEvent(r, "login refused: account waits for approval", eventLoginFailed, username, "", zap.String("reason", "pending"))
 			return loginPending, sa.message(w, r, http.StatusForbidden, "pending", "Waiting for approval",
 				"Your account waits for approval. You can log in once the site's administrator has approved it.")
+		default:
+			acct = current // its second factors as they are now
 		}
 	}
 	if !ok || locked {

@@ -214,7 +214,8 @@ type SessionAuth struct {
 	RolesHeader string `json:"roles_header,omitempty"`
 
 	// SecondFactor is which logins ask for a second factor (a code from an
-	// authenticator app, or a recovery code) after the password: "off"
+	// authenticator app, a passkey, or a recovery code) after the
+	// password: "off"
 	// asks none, and hides the setup from the account page; "optional"
 	// asks every account that has set one up on its account page;
 	// "required" asks every account, or only the holders of

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/factor"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/passkey"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
@@ -106,12 +107,12 @@ func (sa *SessionAuth) postOnly(w http.ResponseWriter, r *http.Request) error {
 // passkeyRegisterOptions begins registering a passkey for the account of
 // the session (account page, form token "account").
 func (sa *SessionAuth) passkeyRegisterOptions(w http.ResponseWriter, r *http.Request) error {
-	_, acct, answered, err := sa.accountOwner(w, r)
+	s, acct, answered, err := sa.accountOwner(w, r)
 	if answered {
 		return err
 	}
-	if sa.SecondFactor == factorsOff {
-		return sa.message(w, r, http.StatusNotFound, "second_factor_off", "Not found", "This site does not use second factors.")
+	if refused, err := sa.factorChangeRefused(w, r, s, acct); refused {
+		return err
 	}
 	if len(acct.Passkeys) >= maxPasskeys {
 		return sa.message(w, r, http.StatusConflict, "too_many_passkeys", "Too many passkeys", fmt.Sprintf("An account holds at most %d passkeys. Remove one first.", maxPasskeys))
@@ -169,7 +170,9 @@ func passkeyName(s string) string {
 	return s
 }
 
-// addPasskey finishes a registration begun by passkeyRegisterOptions.
+// addPasskey finishes a registration begun by passkeyRegisterOptions
+// (accountFactorAction has checked the password). The first second factor
+// of an account comes with recovery codes, shown this once.
 func (sa *SessionAuth) addPasskey(w http.ResponseWriter, r *http.Request, s session.Session, acct users.Account) error {
 	ctx := r.Context()
 	again := func(msg string) error {
@@ -201,6 +204,7 @@ func (sa *SessionAuth) addPasskey(w http.ResponseWriter, r *http.Request, s sess
 	}
 	cred.Name = passkeyName(r.PostForm.Get("passkey_name"))
 	cred.Created = now().UTC()
+	var codes []string
 	err = sa.users.Update(ctx, acct.Username, func(a *users.Account) error {
 		if a.Stamp != acct.Stamp || !bytes.Equal(a.PasskeyHandle, acct.PasskeyHandle) {
 			return users.ErrChanged
@@ -209,6 +213,11 @@ func (sa *SessionAuth) addPasskey(w http.ResponseWriter, r *http.Request, s sess
 			return errUnchanged
 		}
 		a.Passkeys = append(a.Passkeys, cred)
+		if len(a.Recovery) == 0 {
+			var hashes []string
+			codes, hashes = factor.NewRecoveryCodes()
+			a.Recovery = hashes
+		}
 		return nil
 	})
 	switch {
@@ -220,35 +229,23 @@ func (sa *SessionAuth) addPasskey(w http.ResponseWriter, r *http.Request, s sess
 		return sa.unavailable(w, r, "passkey registration", err)
 	}
 	sa.auditEvent(r, "passkey registered", eventSecondFactorAdded, acct.Username, s.ID, zap.String("factor", session.FactorPasskey), zap.Bool("passwordless", cred.Passwordless))
-	if !s.SecondFactor() {
-		// The passkey just answered a challenge, which proves it as a
-		// login would.
-		if _, err := sa.sessions.Start(w, r, acct, s.Remember, s.Factors+","+session.FactorPasskey); err != nil {
-			sa.logger.Warn("passkey registered, but renewing the session failed", zap.String("username", acct.Username), zap.Error(err))
-		}
+	// The passkey just answered a challenge, which proves it as a login
+	// would: this browser's new session counts it.
+	if err := sa.afterFactorChange(w, r, s, acct, withFactor(s, session.FactorPasskey)); err != nil {
+		return err
+	}
+	if codes != nil {
+		return sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your recovery codes", Codes: codes, Next: sa.PathPrefix + "/account?done=passkey"})
 	}
 	return seeOther(w, sa.PathPrefix+"/account?done=passkey")
 }
 
-// removePasskey removes one of the account's passkeys, named by its ID,
-// once the user has typed their password.
+// removePasskey removes one of the account's passkeys, named by its ID
+// (accountFactorAction has checked the password).
 func (sa *SessionAuth) removePasskey(w http.ResponseWriter, r *http.Request, s session.Session, acct users.Account) error {
-	var form templates.Data
-	refuse := func(status int, msg string) error {
-		form.Error = msg
-		return sa.accountPage(w, r, status, s, acct, form)
-	}
 	id, err := base64.RawURLEncoding.DecodeString(r.PostForm.Get("passkey"))
-	i := slices.IndexFunc(acct.Passkeys, func(c passkey.Credential) bool { return bytes.Equal(c.ID, id) })
-	if err != nil || i < 0 {
+	if err != nil {
 		return seeOther(w, sa.PathPrefix+"/account")
-	}
-	if sa.factorRequiredFor(acct.Roles) && acct.TOTP == nil && len(acct.Passkeys) == 1 {
-		return refuse(http.StatusConflict, "This site requires a second factor of your account, so its last one cannot be removed.")
-	}
-	ok, _, err := sa.confirmPassword(w, r, acct, r.PostForm.Get("current_password"), "Your password is wrong, so the passkey was not removed.", refuse)
-	if !ok {
-		return err
 	}
 	err = sa.users.Update(r.Context(), acct.Username, func(a *users.Account) error {
 		j := slices.IndexFunc(a.Passkeys, func(c passkey.Credential) bool { return bytes.Equal(c.ID, id) })
@@ -271,6 +268,9 @@ func (sa *SessionAuth) removePasskey(w http.ResponseWriter, r *http.Request, s s
 		return sa.unavailable(w, r, "removing a passkey", err)
 	}
 	sa.auditEvent(r, "passkey removed by its user", eventSecondFactorRemoved, acct.Username, s.ID, zap.String("factor", session.FactorPasskey), zap.String("by", acct.Username))
+	if err := sa.afterFactorChange(w, r, s, acct, s.Factors); err != nil {
+		return err
+	}
 	return seeOther(w, sa.PathPrefix+"/account?done=passkey-removed")
 }
 
@@ -365,12 +365,11 @@ func (sa *SessionAuth) passkeyLoginOptions(w http.ResponseWriter, r *http.Reques
 	}
 	at := now()
 	token, err := sa.tokens.Issue(r.Context(), onetime.Grant{
-		Kind:     onetime.Step,
-		Passkey:  state,
-		Remember: r.PostForm.Get("remember") != "" && *sa.RememberMe > 0,
-		Next:     webform.SafeNext(r.PostForm.Get("next")),
-		Created:  at,
-		Expires:  at.Add(stepLifetime),
+		Kind:    onetime.Step,
+		Passkey: state,
+		Next:    webform.SafeNext(r.PostForm.Get("next")),
+		Created: at,
+		Expires: at.Add(stepLifetime),
 	})
 	if err != nil {
 		return sa.unavailable(w, r, "passkey login", err)

@@ -41,8 +41,24 @@ func (c *client) addPasskey(auth *passkeytest.Authenticator, name string, passwo
 	if err != nil {
 		c.t.Fatalf("the authenticator refused the registration: %v", err)
 	}
-	return c.post("/auth/account", url.Values{"action": {"passkey-add"}, "credential": {string(answer)}, "passkey_name": {name}})
+	return c.post("/auth/account", url.Values{"action": {"passkey-add"}, "credential": {string(answer)}, "passkey_name": {name}, "current_password": {testPassword}})
 }
+
+// wantRecoveryCodes asserts the page that shows an account's first
+// recovery codes, and returns them.
+func wantRecoveryCodes(t *testing.T, r response, what string) []string {
+	t.Helper()
+	var codes []string
+	for _, m := range recoveryCodeItem.FindAllStringSubmatch(r.body, -1) {
+		codes = append(codes, m[1])
+	}
+	if r.status != http.StatusOK || len(codes) != 10 {
+		t.Fatalf("%s: %d with %d recovery codes; want 200 and 10 (%q)", what, r.status, len(codes), clip(r.body))
+	}
+	return codes
+}
+
+var recoveryCodeItem = regexp.MustCompile(`<li><code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code></li>`)
 
 // factors is what the session's factors placeholder says, from a
 // protected page.
@@ -62,7 +78,19 @@ func TestPasskeysRegisterProveTheSecondStepAndLogInAlone(t *testing.T) {
 		c.register("alice", testPassword, "/")
 		auth := passkeytest.New(baseURL)
 
-		wantSeeOther(t, c.addPasskey(auth, "laptop\x00 with  a long\tname", true), "/auth/account?done=passkey", "adding a passkey")
+		// A borrowed session cannot add one without the password.
+		options := c.passkeyOptions("/auth/account/passkey", "/auth/account", url.Values{"passwordless": {"1"}})
+		stolen, err := passkeytest.New(baseURL).Create([]byte(options))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := c.post("/auth/account", url.Values{"action": {"passkey-add"}, "credential": {string(stolen)}, "current_password": {"not the password"}}); r.status != http.StatusUnauthorized {
+			t.Fatalf("adding a passkey with a wrong password: %d; want 401", r.status)
+		}
+		elsewhere := newClient(t)
+		elsewhere.login("alice", testPassword, "/")
+		wantRecoveryCodes(t, c.addPasskey(auth, "laptop\x00 with  a long\tname", true), "the first passkey")
+		wantDenied(t, elsewhere.get("/members/x"), "another session of alice once her first passkey was added")
 		if page := c.account(); !strings.Contains(page.body, "laptop with a long name") || !strings.Contains(page.body, "Logs in without a password") {
 			t.Fatalf("the account page does not list the passkey: %q", clip(page.body))
 		}
@@ -70,14 +98,14 @@ func TestPasskeysRegisterProveTheSecondStepAndLogInAlone(t *testing.T) {
 			t.Fatalf("after registering a passkey the session's factors are %q; want password,passkey", got)
 		}
 		// A registration answers once: the same answer again adds nothing.
-		options := c.passkeyOptions("/auth/account/passkey", "/auth/account", nil)
+		options = c.passkeyOptions("/auth/account/passkey", "/auth/account", nil)
 		other := passkeytest.New(baseURL)
 		answer, err := other.Create([]byte(options))
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantSeeOther(t, c.post("/auth/account", url.Values{"action": {"passkey-add"}, "credential": {string(answer)}}), "/auth/account?done=passkey", "a second passkey")
-		if r := c.post("/auth/account", url.Values{"action": {"passkey-add"}, "credential": {string(answer)}}); r.status != http.StatusBadRequest {
+		wantSeeOther(t, c.post("/auth/account", url.Values{"action": {"passkey-add"}, "credential": {string(answer)}, "current_password": {testPassword}}), "/auth/account?done=passkey", "a second passkey")
+		if r := c.post("/auth/account", url.Values{"action": {"passkey-add"}, "credential": {string(answer)}, "current_password": {testPassword}}); r.status != http.StatusBadRequest {
 			t.Fatalf("the same registration answer twice: %d; want 400", r.status)
 		}
 
@@ -146,14 +174,32 @@ func TestPasskeysRegisterProveTheSecondStepAndLogInAlone(t *testing.T) {
 // password; once the last factor is gone, the login asks for the password
 // only.
 func TestPasskeyRemovalNeedsThePassword(t *testing.T) {
-	site(t, "session_auth /members/*", "registration open\n\t\t"+unthrottled+"\n\t\t"+fileBackend().lines(t))
+	lines := "registration open\n\t\t" + unthrottled + "\n\t\t" + fileBackend().lines(t)
+	site(t, "session_auth /members/*", lines)
 	c := newClient(t)
 	c.register("alice", testPassword, "/")
 	auth := passkeytest.New(baseURL)
-	c.addPasskey(auth, "key", false)
+	wantRecoveryCodes(t, c.addPasskey(auth, "key", false), "the first passkey")
 	id := passkeyField.FindStringSubmatch(c.account().body)
 	if id == nil {
 		t.Fatal("no passkey on the account page")
+	}
+	// A session opened with the password alone (while the site asked for
+	// no second factor) cannot change the factors, even with the password.
+	site(t, "session_auth /members/*", lines+"\n\t\tsecond_factor off")
+	old := newClient(t)
+	wantSeeOther(t, old.login("alice", testPassword, "/"), "/", "a login while second factors are off")
+	site(t, "session_auth /members/*", lines)
+	for _, form := range []url.Values{
+		{"action": {"passkey-remove"}, "passkey": {id[1]}, "current_password": {testPassword}},
+		{"action": {"recovery-new"}, "current_password": {testPassword}},
+	} {
+		if r := old.post("/auth/account", form); r.status != http.StatusForbidden {
+			t.Fatalf("%s from a password-only session: %d; want 403", form.Get("action"), r.status)
+		}
+	}
+	if r := old.get("/auth/account?setup=totp"); r.status != http.StatusForbidden {
+		t.Fatalf("setting up an app from a password-only session: %d; want 403", r.status)
 	}
 	if r := c.post("/auth/account", url.Values{"action": {"passkey-remove"}, "passkey": {id[1]}, "current_password": {"wrong password here"}}); r.status != http.StatusUnauthorized {
 		t.Fatalf("removing with a wrong password: %d; want 401", r.status)

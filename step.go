@@ -112,8 +112,9 @@ func (sa *SessionAuth) stepState(w http.ResponseWriter, r *http.Request, take bo
 	case err != nil:
 		return g, acct, token, true, sa.unavailable(w, r, "second factor", err)
 	}
-	if g.Kind != onetime.Step {
-		// A link's token in this cookie: never spend it here.
+	if g.Kind != onetime.Step || g.User == "" {
+		// A link's token, or a passwordless login's start, in this
+		// cookie: never spend it here.
 		if take {
 			_ = sa.tokens.Restore(ctx, token, g)
 		}
@@ -146,6 +147,9 @@ func (sa *SessionAuth) putStepBack(r *http.Request, token string, g onetime.Gran
 	}
 }
 
+// stepViewer is who an app's setup during a login is shown to: the step.
+func stepViewer(token string) string { return "step:" + token }
+
 // stepEnded says that the step is gone: timed out, used, or spent on too
 // many wrong codes. clear drops the cookie.
 func (sa *SessionAuth) stepEnded(w http.ResponseWriter, r *http.Request, clear bool) error {
@@ -159,12 +163,12 @@ func (sa *SessionAuth) stepEnded(w http.ResponseWriter, r *http.Request, clear b
 // serveSecondFactor shows the step's page: the code prompt, or, for an
 // account that must set up a second factor, the setup.
 func (sa *SessionAuth) serveSecondFactor(w http.ResponseWriter, r *http.Request) error {
-	g, acct, _, answered, err := sa.stepState(w, r, false)
+	g, acct, token, answered, err := sa.stepState(w, r, false)
 	if answered {
 		return err
 	}
 	if g.Enrol && !acct.HasSecondFactor() {
-		return sa.enrolPage(w, r, http.StatusOK, acct, true, templates.Data{})
+		return sa.enrolPage(w, r, http.StatusOK, acct, true, stepViewer(token), templates.Data{})
 	}
 	return sa.stepPage(w, r, http.StatusOK, acct, templates.Data{})
 }
@@ -221,7 +225,7 @@ func (sa *SessionAuth) proveSecondFactor(w http.ResponseWriter, r *http.Request)
 		err = sa.checkPasskey(r, acct, state, answer)
 		used = session.FactorPasskey
 	case enrol:
-		codes, err = sa.confirmTOTP(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"))
+		codes, err = sa.confirmTOTP(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"), stepViewer(token))
 		used = session.FactorTOTP
 	default:
 		used, left, err = sa.checkCode(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"))
@@ -229,6 +233,11 @@ func (sa *SessionAuth) proveSecondFactor(w http.ResponseWriter, r *http.Request)
 	switch {
 	case errors.Is(err, errWrongCode):
 		return sa.wrongCode(w, r, g, token, acct, lock, enrol)
+	case errors.Is(err, errUnsealable):
+		// Not the user's doing: no failure is counted.
+		sa.putStepBack(r, token, g, true)
+		return loginBackendDown, sa.stepPage(w, r, http.StatusConflict, acct, templates.Data{
+			Error: "This site can no longer read the key of your authenticator app. Log in with a recovery code or a passkey, or ask the site's operator to reset your second factor."})
 	case errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound):
 		return loginWrong, sa.stepEnded(w, r, true)
 	case err != nil:
@@ -293,7 +302,7 @@ func (sa *SessionAuth) wrongCode(w http.ResponseWriter, r *http.Request, g oneti
 		return result, sa.apiError(w, http.StatusUnauthorized, "invalid_code", wrongCodeMessage)
 	}
 	if enrol {
-		return result, sa.enrolPage(w, r, http.StatusUnauthorized, acct, true, templates.Data{Error: "That code is not right. Type the code the app shows now."})
+		return result, sa.enrolPage(w, r, http.StatusUnauthorized, acct, true, stepViewer(token), templates.Data{Error: "That code is not right. Type the code the app shows now."})
 	}
 	return result, sa.stepPage(w, r, http.StatusUnauthorized, acct, templates.Data{Error: wrongCodeMessage})
 }

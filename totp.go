@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -27,13 +28,25 @@ import (
 // errWrongCode means a code did not match; errUnchanged ends an update
 // that found nothing to write.
 var (
-	errWrongCode = errors.New("wrong code")
-	errUnchanged = errors.New("nothing to change")
+	errWrongCode  = errors.New("wrong code")
+	errUnchanged  = errors.New("nothing to change")
+	errUnsealable = errors.New("the authenticator app's secret cannot be opened")
 )
 
-// enrolmentSecret returns the secret of the app being set up for the
-// account, making one when none is.
-func (sa *SessionAuth) enrolmentSecret(ctx context.Context, username, stamp string) (string, error) {
+// enrolmentLifetime is how long a secret shown for setting up an app
+// stays the one that a code confirms.
+const enrolmentLifetime = 15 * time.Minute
+
+// enrolmentOwner binds a secret being set up to who was shown it: viewer
+// is "session:" and the session id, or "step:" and the step's token. A
+// secret shown to one viewer (someone who had the password for a while,
+// say) is never shown to, nor confirmed by, another.
+func enrolmentOwner(username, viewer string) string { return username + "\x00" + viewer }
+
+// enrolmentSecret returns the secret of the app being set up by viewer
+// for the account: the one shown to the same viewer in the last
+// enrolmentLifetime, or a new one.
+func (sa *SessionAuth) enrolmentSecret(ctx context.Context, username, stamp, viewer string) (string, error) {
 	sealer, err := sa.sealer()
 	if err != nil {
 		return "", err
@@ -43,18 +56,19 @@ func (sa *SessionAuth) enrolmentSecret(ctx context.Context, username, stamp stri
 		if a.Stamp != stamp || !a.CanLogIn() {
 			return users.ErrChanged
 		}
-		if a.TOTPEnrolment != "" {
-			if plain, _, err := sealer.Open(a.TOTPEnrolment, a.Username); err == nil {
+		owner := enrolmentOwner(a.Username, viewer)
+		if a.TOTPEnrolment != "" && now().Before(a.TOTPEnrolmentUntil) {
+			if plain, _, err := sealer.Open(a.TOTPEnrolment, owner); err == nil {
 				secret = string(plain)
 				return errUnchanged
 			}
 		}
 		secret = factor.NewTOTPSecret()
-		sealed, err := sealer.Seal([]byte(secret), a.Username)
+		sealed, err := sealer.Seal([]byte(secret), owner)
 		if err != nil {
 			return err
 		}
-		a.TOTPEnrolment = sealed
+		a.TOTPEnrolment, a.TOTPEnrolmentUntil = sealed, now().Add(enrolmentLifetime).UTC()
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {
@@ -63,10 +77,10 @@ func (sa *SessionAuth) enrolmentSecret(ctx context.Context, username, stamp stri
 	return secret, err
 }
 
-// confirmTOTP makes the app being set up the account's, when code is one
-// of its codes, with a fresh set of recovery codes, returned to be shown
-// this once.
-func (sa *SessionAuth) confirmTOTP(ctx context.Context, username, stamp, code string) ([]string, error) {
+// confirmTOTP makes the app that viewer is setting up the account's, when
+// code is one of its codes, with a fresh set of recovery codes, returned
+// to be shown this once.
+func (sa *SessionAuth) confirmTOTP(ctx context.Context, username, stamp, code, viewer string) ([]string, error) {
 	sealer, err := sa.sealer()
 	if err != nil {
 		return nil, err
@@ -79,10 +93,10 @@ func (sa *SessionAuth) confirmTOTP(ctx context.Context, username, stamp, code st
 		if a.TOTP != nil {
 			return users.ErrChanged // one app at a time: remove it first
 		}
-		if a.TOTPEnrolment == "" {
+		if a.TOTPEnrolment == "" || !now().Before(a.TOTPEnrolmentUntil) {
 			return errWrongCode
 		}
-		secret, _, err := sealer.Open(a.TOTPEnrolment, a.Username)
+		secret, _, err := sealer.Open(a.TOTPEnrolment, enrolmentOwner(a.Username, viewer))
 		if err != nil {
 			return errWrongCode
 		}
@@ -95,7 +109,7 @@ func (sa *SessionAuth) confirmTOTP(ctx context.Context, username, stamp, code st
 			return err
 		}
 		a.TOTP = &users.TOTP{Secret: sealed, LastStep: step, Added: now().UTC()}
-		a.TOTPEnrolment = ""
+		a.TOTPEnrolment, a.TOTPEnrolmentUntil = "", time.Time{}
 		var hashes []string
 		codes, hashes = factor.NewRecoveryCodes()
 		a.Recovery = hashes
@@ -133,7 +147,7 @@ func (sa *SessionAuth) checkCode(ctx context.Context, username, stamp, code stri
 		if err != nil {
 			sa.logger.Error("an authenticator app's secret cannot be opened: the secret it was sealed with is no longer configured (give it back, or reset the user's second factor)",
 				zap.String("username", a.Username))
-			return errWrongCode
+			return errUnsealable
 		}
 		step, err := factor.CheckTOTP(string(secret), code, now(), a.TOTP.LastStep)
 		if err != nil || step == 0 {
@@ -153,8 +167,8 @@ func (sa *SessionAuth) checkCode(ctx context.Context, username, stamp, code stri
 
 // enrolPage shows the setup of an app: during a login (atLogin, posting to
 // the second-factor page), or from the account page.
-func (sa *SessionAuth) enrolPage(w http.ResponseWriter, r *http.Request, status int, acct users.Account, atLogin bool, data templates.Data) error {
-	secret, err := sa.enrolmentSecret(r.Context(), acct.Username, acct.Stamp)
+func (sa *SessionAuth) enrolPage(w http.ResponseWriter, r *http.Request, status int, acct users.Account, atLogin bool, viewer string, data templates.Data) error {
+	secret, err := sa.enrolmentSecret(r.Context(), acct.Username, acct.Stamp, viewer)
 	if errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound) {
 		return sa.message(w, r, http.StatusConflict, "account_changed", "Log in again", "Your account changed meanwhile. Log in again.")
 	}
@@ -174,15 +188,15 @@ func (sa *SessionAuth) enrolPage(w http.ResponseWriter, r *http.Request, status 
 	return sa.formAs(w, r, status, "enrol.html", form, data)
 }
 
-// serveQR serves the QR code of the app being set up by the account: of
-// the step's account at the second-factor page, of the session's at the
-// account page.
-func (sa *SessionAuth) serveQR(w http.ResponseWriter, r *http.Request, acct users.Account) error {
+// serveQR serves the QR code of the app that viewer is setting up for the
+// account: at the second-factor page, the step's; at the account page, the
+// session's.
+func (sa *SessionAuth) serveQR(w http.ResponseWriter, r *http.Request, acct users.Account, viewer string) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		return sa.message(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed", "This address takes GET only.")
 	}
-	secret, err := sa.enrolmentSecret(r.Context(), acct.Username, acct.Stamp)
+	secret, err := sa.enrolmentSecret(r.Context(), acct.Username, acct.Stamp, viewer)
 	if err != nil {
 		return sa.unavailable(w, r, "second factor setup", err)
 	}
@@ -229,7 +243,9 @@ func (sa *SessionAuth) factorsRow(acct users.Account) *templates.FactorsRow {
 }
 
 // accountFactorAction runs the account page's second-factor actions;
-// handled is false for any other action.
+// handled is false for any other action. Every change wants the password
+// (a borrowed session must not add a way in, nor take one away), and, on
+// an account that has a second factor, a session that used one.
 func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Request, s session.Session, acct users.Account) (handled bool, err error) {
 	ctx := r.Context()
 	action := r.PostForm.Get("action")
@@ -238,8 +254,30 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 	default:
 		return false, nil
 	}
-	if sa.SecondFactor == factorsOff {
-		return true, sa.message(w, r, http.StatusNotFound, "second_factor_off", "Not found", "This site does not use second factors.")
+	if refused, err := sa.factorChangeRefused(w, r, s, acct); refused {
+		return true, err
+	}
+	var form templates.Data
+	refuse := func(status int, msg string) error {
+		form.Error = msg
+		if action == "totp-confirm" {
+			return sa.enrolPage(w, r, status, acct, false, sessionViewer(s), form)
+		}
+		return sa.accountPage(w, r, status, s, acct, form)
+	}
+	switch action {
+	case "totp-remove":
+		if sa.factorRequiredFor(acct.Roles) && len(acct.Passkeys) == 0 {
+			return true, refuse(http.StatusConflict, "This site requires a second factor of your account, so the authenticator app cannot be removed.")
+		}
+	case "passkey-remove":
+		if sa.factorRequiredFor(acct.Roles) && acct.TOTP == nil && len(acct.Passkeys) == 1 {
+			return true, refuse(http.StatusConflict, "This site requires a second factor of your account, so its last one cannot be removed.")
+		}
+	}
+	ok, _, err := sa.confirmPassword(w, r, acct, r.PostForm.Get("current_password"), "Your password is wrong, so nothing was changed.", refuse)
+	if !ok {
+		return true, err
 	}
 	switch action {
 	case "passkey-add":
@@ -247,22 +285,18 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 	case "passkey-remove":
 		return true, sa.removePasskey(w, r, s, acct)
 	case "totp-confirm":
-		codes, err := sa.confirmTOTP(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"))
+		codes, err := sa.confirmTOTP(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"), sessionViewer(s))
 		switch {
 		case errors.Is(err, errWrongCode):
-			return true, sa.enrolPage(w, r, http.StatusBadRequest, acct, false, templates.Data{Error: "That code is not right. Type the code the app shows now."})
+			return true, sa.enrolPage(w, r, http.StatusBadRequest, acct, false, sessionViewer(s), templates.Data{Error: "That code is not right. Type the code the app shows now."})
 		case errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound):
 			return true, seeOther(w, sa.PathPrefix+"/account")
 		case err != nil:
 			return true, sa.unavailable(w, r, "second factor setup", err)
 		}
 		sa.auditEvent(r, "authenticator app set up", eventSecondFactorAdded, acct.Username, s.ID, zap.String("factor", session.FactorTOTP))
-		if !s.SecondFactor() {
-			// The code just typed proves the app as a login would: this
-			// browser's session counts as a login with both from now on.
-			if _, err := sa.sessions.Start(w, r, acct, s.Remember, s.Factors+","+session.FactorTOTP); err != nil {
-				sa.logger.Warn("authenticator app set up, but renewing the session failed", zap.String("username", acct.Username), zap.Error(err))
-			}
+		if err := sa.afterFactorChange(w, r, s, acct, withFactor(s, session.FactorTOTP)); err != nil {
+			return true, err
 		}
 		return true, sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your recovery codes", Codes: codes, Next: sa.PathPrefix + "/account?done=totp"})
 	case "recovery-new":
@@ -285,25 +319,12 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 		sa.auditEvent(r, "new recovery codes made", eventRecoveryCodesNew, acct.Username, s.ID)
 		return true, sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your new recovery codes", Codes: codes, Next: sa.PathPrefix + "/account?done=recovery"})
 	}
-	// totp-remove: the current password first, as for a password change,
-	// so that a borrowed session cannot take the factor away.
-	var form templates.Data
-	refuse := func(status int, msg string) error {
-		form.Error = msg
-		return sa.accountPage(w, r, status, s, acct, form)
-	}
-	if sa.factorRequiredFor(acct.Roles) && len(acct.Passkeys) == 0 {
-		return true, refuse(http.StatusConflict, "This site requires a second factor of your account, so the authenticator app cannot be removed.")
-	}
-	ok, _, err := sa.confirmPassword(w, r, acct, r.PostForm.Get("current_password"), "Your password is wrong, so the authenticator app was not removed.", refuse)
-	if !ok {
-		return true, err
-	}
+	// totp-remove
 	err = sa.users.Update(ctx, acct.Username, func(a *users.Account) error {
-		if a.Stamp != acct.Stamp || sa.factorRequiredFor(a.Roles) && len(a.Passkeys) == 0 {
+		if a.Stamp != acct.Stamp || a.TOTP == nil || sa.factorRequiredFor(a.Roles) && len(a.Passkeys) == 0 {
 			return users.ErrChanged
 		}
-		a.TOTP, a.TOTPEnrolment = nil, ""
+		a.TOTP, a.TOTPEnrolment, a.TOTPEnrolmentUntil = nil, "", time.Time{}
 		if !a.HasSecondFactor() {
 			a.Recovery = nil // recovery codes stand in for a factor; with none, they would be one
 		}
@@ -316,5 +337,55 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 		return true, sa.unavailable(w, r, "removing the authenticator app", err)
 	}
 	sa.auditEvent(r, "authenticator app removed by its user", eventSecondFactorRemoved, acct.Username, s.ID, zap.String("factor", session.FactorTOTP), zap.String("by", acct.Username))
+	if err := sa.afterFactorChange(w, r, s, acct, s.Factors); err != nil {
+		return true, err
+	}
 	return true, seeOther(w, sa.PathPrefix+"/account?done=totp-removed")
+}
+
+// sessionViewer is who an app's setup on the account page is shown to.
+func sessionViewer(s session.Session) string { return "session:" + s.ID }
+
+// factorChangeRefused answers a request to change the second factors of
+// an account that has one from a session that did not use one (it dates
+// from before they were set up, or from a site that did not ask): such a
+// session must not take a factor away, nor add one of its own.
+func (sa *SessionAuth) factorChangeRefused(w http.ResponseWriter, r *http.Request, s session.Session, acct users.Account) (bool, error) {
+	if sa.SecondFactor == factorsOff {
+		return true, sa.message(w, r, http.StatusNotFound, "second_factor_off", "Not found", "This site does not use second factors.")
+	}
+	if acct.HasSecondFactor() && !s.SecondFactor() {
+		return true, sa.message(w, r, http.StatusForbidden, "second_factor_needed", "Log in with your second factor",
+			"This session was opened with your password alone. To change your second factors, log out and log in again with your authenticator app, a passkey or a recovery code.")
+	}
+	return false, nil
+}
+
+// withFactor is the session's factors once it has proved f too.
+func withFactor(s session.Session, f string) string {
+	if s.SecondFactor() {
+		return s.Factors
+	}
+	return s.Factors + "," + f
+}
+
+// afterFactorChange ends every other session of the account once its
+// second factors changed (the app added or removed, a passkey added or
+// removed): a session someone else opened before must not outlive the
+// change. This browser gets a new session that counts factors.
+func (sa *SessionAuth) afterFactorChange(w http.ResponseWriter, r *http.Request, s session.Session, acct users.Account, factors string) error {
+	ctx := r.Context()
+	changed, err := users.RenewStamp(ctx, sa.users, acct.Username, acct.Stamp)
+	if err != nil {
+		return sa.unavailable(w, r, "second factor change", err)
+	}
+	if _, err := sa.sessions.EndAllFor(ctx, acct.Username); err != nil {
+		sa.logger.Warn("second factors changed, but ending the older sessions failed (they end at their next request)",
+			zap.String("username", acct.Username), zap.Error(err))
+	}
+	if _, err := sa.sessions.Start(w, r, changed, s.Remember, factors); err != nil {
+		return sa.unavailable(w, r, "second factor change", err)
+	}
+	sa.rememberDevice(w, r, changed, sa.knownDevice(r, acct))
+	return nil
 }

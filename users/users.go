@@ -41,9 +41,12 @@ type Account struct {
 	Pending bool `json:"pending,omitempty"`
 	// TOTP is the account's authenticator app, once confirmed with a
 	// first code; TOTPEnrolment the sealed secret of one being set up
-	// (shown, not yet confirmed), which replaces TOTP when confirmed.
-	TOTP          *TOTP  `json:"totp,omitempty"`
-	TOTPEnrolment string `json:"totp_enrolment,omitempty"`
+	// (shown to one viewer, not yet confirmed), good until
+	// TOTPEnrolmentUntil, which becomes TOTP when confirmed (an account
+	// has one app at a time).
+	TOTP               *TOTP     `json:"totp,omitempty"`
+	TOTPEnrolment      string    `json:"totp_enrolment,omitempty"`
+	TOTPEnrolmentUntil time.Time `json:"totp_enrolment_until,omitzero"`
 	// Recovery holds the hashes of the recovery codes not used yet (see
 	// package internal/factor); each works once, instead of a second factor.
 	Recovery []string `json:"recovery,omitempty"`
@@ -74,7 +77,7 @@ func (a Account) HasSecondFactor() bool { return a.TOTP != nil || len(a.Passkeys
 // sessions: whoever holds the device must not stay logged in.
 func ResetSecondFactors(a *Account) error {
 	a.TOTP = nil
-	a.TOTPEnrolment = ""
+	a.TOTPEnrolment, a.TOTPEnrolmentUntil = "", time.Time{}
 	a.Recovery = nil
 	a.Passkeys = nil
 	a.PasskeyEnrolment = nil
