@@ -310,8 +310,8 @@ var set = []mutant{
 	},
 	{
 		name: "first-matching-rule-wins", rule: "access", file: "access.go",
-		find: "\t\tif selects && !rule.admits(s.User, s.Roles()) {\n\t\t\treturn rule, nil\n\t\t}\n",
-		repl: "\t\tif selects {\n\t\t\tif !rule.admits(s.User, s.Roles()) {\n\t\t\t\treturn rule, nil\n\t\t\t}\n\t\t\treturn nil, nil\n\t\t}\n",
+		find: "\t\tif selects && (!rule.admits(s.User, s.Roles()) || rule.SecondFactor && !s.SecondFactor()) {\n\t\t\treturn rule, nil\n\t\t}\n",
+		repl: "\t\tif selects {\n\t\t\tif !rule.admits(s.User, s.Roles()) || rule.SecondFactor && !s.SecondFactor() {\n\t\t\t\treturn rule, nil\n\t\t\t}\n\t\t\treturn nil, nil\n\t\t}\n",
 		pkg:  ".", tests: "TestAccessRulesDecideWhoSeesWhat",
 	},
 	{
@@ -557,6 +557,53 @@ var set = []mutant{
 		find: "\tended, err := sa.sessions.End(w, r)\n",
 		repl: "\tended, err := isAPI(r), error(nil)\n",
 		pkg:  ".", tests: "TestAPILogsInTellsWhoAndLogsOut",
+	},
+	// Second factors: a code counts only near now and only once; a passkey
+	// logs in alone only when registered to; a copied passkey is refused;
+	// passwordless starts are bounded per client; a setup's secret is
+	// bound to its viewer; a session opened with the password alone does
+	// not change the factors of an account that has one.
+	{
+		name: "totp-window-two-steps", rule: "2fa", file: "internal/factor/totp.go",
+		find: "\twindow = 1\n", repl: "\twindow = 2\n",
+		pkg: "./internal/factor", tests: "TestCheckTOTPWindowAndReplay",
+	},
+	{
+		name: "totp-used-step-accepted-again", rule: "2fa", file: "internal/factor/totp.go",
+		find: "s > last && found == 0", repl: "s >= last && found == 0",
+		pkg: "./internal/factor", tests: "TestCheckTOTPWindowAndReplay",
+	},
+	{
+		name: "passkey-logs-in-without-being-registered-to", rule: "2fa", file: "internal/passkey/passkey.go",
+		find: "if !creds[i].Passwordless {", repl: "if false {",
+		pkg: "./internal/passkey", tests: "TestSecondStepPasskeyCannotLogInWithoutPassword",
+	},
+	{
+		name: "passkey-sign-count-not-kept", rule: "2fa", file: "passkeys.go",
+		find: "\t\ta.Passkeys[j] = cred\n", repl: "\t\t_ = cred\n",
+		pkg: ".", tests: "TestPasskeysRegisterProveTheSecondStepAndLogInAlone",
+	},
+	{
+		name: "passwordless-starts-unbounded", rule: "2fa", file: "passkeys.go",
+		find: "Limit: 10*sa.IPLimit.Limit + 1,", repl: "Limit: 1 << 30,",
+		pkg: ".", tests: "TestPasswordlessStartsAreBoundedPerClient",
+	},
+	{
+		name: "password-only-session-changes-factors", rule: "2fa", file: "totp.go",
+		find: "if acct.HasSecondFactor() && !s.SecondFactor() {", repl: "if false {",
+		pkg: ".", tests: "TestPasskeyRemovalNeedsThePassword",
+	},
+	{
+		name: "factor-added-without-password", rule: "2fa", file: "totp.go",
+		find: "ok, _, err := sa.confirmPassword(w, r, acct, r.PostForm.Get(\"current_password\"), \"Your password is wrong, so nothing was changed.\", refuse)",
+		repl: "ok, err := true, error(nil)",
+		pkg:  ".", tests: "TestPasskeysRegisterProveTheSecondStepAndLogInAlone|TestPasskeyRemovalNeedsThePassword",
+	},
+	{
+		name: "factor-added-keeps-other-sessions", rule: "2fa", file: "totp.go",
+		find: "\tif _, err := sa.sessions.EndAllFor(ctx, acct.Username); err != nil {\n\t\tsa.logger.Warn(\"second factors changed",
+		repl: "\tif _, err := (0), error(nil); err != nil {\n\t\tsa.logger.Warn(\"second factors changed",
+		pkg:  ".", tests: "TestPasskeysRegisterProveTheSecondStepAndLogInAlone",
 	},
 	// Redis Sentinel and TLS: a connection is handed out only to the
 	// master, only over a verified TLS session, and no error or log line
