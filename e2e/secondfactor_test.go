@@ -517,6 +517,17 @@ func TestBrowserPasskeys(t *testing.T) {
 			t.Fatalf("the store's passkeys: %+v", acct.Passkeys)
 		}
 		b.wantFactors("password,passkey", "the session that registered the passkey")
+		// The authenticator holds a passkey for this account already: a
+		// second one from it is refused, and says why.
+		b.open("/auth/account")
+		b.fill("#passkey_name", "again")
+		b.tick(addPasskeyButton)
+		b.step("waiting for the passkey error", chromedp.WaitVisible(chromedp.CSS(addPasskeyForm+" [data-passkey-error]")))
+		b.wantNotice("This device already holds a passkey for this account.", "a second passkey from the same authenticator")
+		b.wantAt("/auth/account", "a second passkey from the same authenticator")
+		if acct := account(t, store, user); len(acct.Passkeys) != 1 {
+			t.Fatalf("a second passkey from the same authenticator: the store holds %d", len(acct.Passkeys))
+		}
 
 		b.logOut()
 		b.open("/members/factors")
@@ -629,4 +640,130 @@ func TestBrowserPasskeys(t *testing.T) {
 		d.open("/auth/logout") // nothing to log out: the step is no session
 		d.wantNotice("You are not logged in.", "the logout page at the second step")
 	})
+}
+
+// TestSecondFactorPagesPassAxe checks the second factor's pages with
+// axe-core, light and dark: the setup from the account page and at login
+// (required), each with a wrong code; the code prompt with and without a
+// passkey, and with a wrong code; the recovery codes; the account page
+// with an app and passkeys; and the 403 page of a route that wants a
+// second factor. None may have any violation.
+func TestSecondFactorPagesPassAxe(t *testing.T) {
+	src := axeSource(t)
+	lines := fileBackend().lines(t)
+	siteShowingFactors(t, "session_auth /members/*", "registration open\n\t\trealm "+sfRealm+"\n\t\ttitle \"Example Members\"\n\t\tallow /members/* role staff second_factor\n\t\t"+lines)
+	store := accountStore(t, lines, sfRealm)
+	for _, name := range []string{"plain", "apponly", "rich"} {
+		newClient(t).register(name, testPassword, "/")
+	}
+	if err := store.Update(context.Background(), "plain", users.GrantRoles("staff")); err != nil {
+		t.Fatalf("giving plain the role: %v", err)
+	}
+
+	// plain has only a password, and the staff role; rich has an app and
+	// two passkeys; apponly has an app.
+	plain := newBrowser(t, true)
+	plain.open("/auth/login")
+	plain.logInWith("plain", testPassword)
+	rich := newBrowser(t, true)
+	rich.addAuthenticator()
+	rich.open("/auth/login")
+	rich.logInWith("rich", testPassword)
+	richSecret, _ := rich.setUpApp()
+	rich.addPasskey("laptop", true)
+	// A second passkey comes from another authenticator: this one holds
+	// the first.
+	key := newBrowser(t, true)
+	key.addAuthenticator()
+	key.open("/auth/login")
+	key.logInWith("rich", testPassword)
+	key.typeCode(codeAt(t, richSecret, time.Now().Add(30*time.Second)))
+	key.addPasskey("Security key", false)
+	prompt := newBrowser(t, true)
+	prompt.open("/auth/login")
+	prompt.logInWith("apponly", testPassword)
+	appSecret, _ := prompt.setUpApp()
+	prompt.logOut()
+
+	pages := []struct {
+		name string
+		b    *browser
+		load func()
+	}{
+		{"setup, account page", plain, func() {
+			plain.open("/auth/account?setup=totp")
+			plain.wantQR("the setup page")
+		}},
+		{"setup, account page, wrong code", plain, func() {
+			plain.open("/auth/account?setup=totp")
+			plain.typeCode(wrongCodeFor(t, plain.shownSecret()))
+			plain.wantNotice(wrongSetupText, "a wrong code at the setup")
+		}},
+		{"a second factor is needed (403)", plain, func() {
+			if status := plain.openStatus("/members/x"); status != http.StatusForbidden {
+				t.Fatalf("a staff page wanting a second factor, logged in with a password: status %d, want 403", status)
+			}
+			plain.wantNotice("with your password only; this page also needs the code of an authenticator app", "the 403 page")
+			if title := browserValue(plain, "the title", chromedp.Title()); title != "A second factor is needed · Example Members" {
+				t.Fatalf("the 403 page's title %q", title)
+			}
+		}},
+		{"code prompt", prompt, func() {
+			prompt.open("/auth/login")
+			prompt.logInWith("apponly", testPassword)
+			prompt.wantAt("/auth/second-factor", "the code prompt")
+		}},
+		{"code prompt, wrong code", prompt, func() {
+			prompt.typeCode(wrongCodeFor(t, appSecret))
+			prompt.wantNotice(wrongCodeText, "a wrong code at the prompt")
+		}},
+		{"code prompt with passkeys", prompt, func() {
+			prompt.open("/auth/login")
+			prompt.logInWith("rich", testPassword)
+			prompt.wantAt("/auth/second-factor", "the prompt with passkeys")
+			if !prompt.visible(usePasskeyButton) {
+				t.Fatal("the prompt of an account with passkeys should offer them")
+			}
+		}},
+		{"account, app and passkeys", rich, func() {
+			rich.open("/auth/account")
+			if listed := rich.passkeysListed(); len(listed) != 2 {
+				t.Fatalf("the account page should list two passkeys: %v", listed)
+			}
+			rich.wantNotice("Set up since", "the account page with an app")
+		}},
+		{"recovery codes", rich, func() {
+			rich.open("/auth/account")
+			rich.click(newRecoveryButton)
+			if codes := rich.recoveryCodes(); len(codes) != 10 {
+				t.Fatalf("new recovery codes: %d listed, want 10", len(codes))
+			}
+		}},
+	}
+	for _, scheme := range []string{"light", "dark"} {
+		for _, p := range pages {
+			p.b.colorScheme(scheme)
+			p.load()
+			p.b.axeClean(src, p.name+", "+scheme)
+		}
+	}
+
+	// The setup at login, where the site requires a second factor.
+	siteShowingFactors(t, "session_auth /members/*", "registration open\n\t\trealm "+sfRealm+"-required\n\t\tsecond_factor required\n\t\ttitle \"Example Members\"\n\t\t"+fileBackend().lines(t))
+	b := newBrowser(t, true)
+	b.open("/auth/register")
+	b.fill("#username", "newcomer")
+	b.fill("#password", testPassword)
+	b.fill("#password_confirm", testPassword)
+	b.click(`button[type=submit]`)
+	b.wantAt("/auth/second-factor", "after registering where a second factor is required")
+	for _, scheme := range []string{"light", "dark"} {
+		b.colorScheme(scheme)
+		b.open("/auth/second-factor")
+		b.wantQR("the setup at login")
+		b.axeClean(src, "setup at login, "+scheme)
+		b.typeCode(wrongCodeFor(t, b.shownSecret()))
+		b.wantNotice(wrongSetupText, "a wrong code at the setup at login")
+		b.axeClean(src, "setup at login, wrong code, "+scheme)
+	}
 }
