@@ -499,9 +499,10 @@ func TestPagesPassAxe(t *testing.T) {
 }
 
 // TestScreenshots renders the login and registration pages (and the
-// latter with an error), and the account page with two sessions, light
-// and dark, on a desktop and a phone, and the admin page with four
-// accounts, one of them opened, light and dark on a desktop; it checks
+// latter with an error), the account page with two sessions, the setup of
+// an authenticator app and the second step of a login (an app and a
+// passkey), light and dark, on a desktop and a phone, and the admin page
+// with four accounts, one of them opened, light and dark on a desktop; it checks
 // that nothing is wider than the screen. With SCREENSHOTS=1 it
 // writes the pictures to the repository's docs/screenshots for the README;
 // otherwise to a temporary folder.
@@ -555,38 +556,83 @@ func TestScreenshots(t *testing.T) {
 		},
 	}
 	shownBy := map[string]*browser{"account": ab, "admin": adb}
-	screens := []struct {
+	type screen struct {
 		name          string
 		width, height int64
 		scale         float64
 		mobile        bool
 		pages         []string
-	}{
+	}
+	// shoot renders each screen's pages, light and dark; page loads a
+	// page into the browser shownBy names, or b.
+	shoot := func(screens []screen, pages map[string]func(), shownBy map[string]*browser) {
+		browsers := []*browser{b}
+		for _, br := range shownBy {
+			if !slices.Contains(browsers, br) {
+				browsers = append(browsers, br)
+			}
+		}
+		for _, sc := range screens {
+			opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(sc.scale)}
+			if sc.mobile {
+				opts = append(opts, chromedp.EmulateMobile)
+			}
+			for _, br := range browsers {
+				br.step("sizing the screen", chromedp.EmulateViewport(sc.width, sc.height, opts...))
+			}
+			for _, scheme := range []string{"light", "dark"} {
+				for _, br := range browsers {
+					br.colorScheme(scheme)
+				}
+				for _, page := range sc.pages {
+					pages[page]()
+					br := cmp.Or(shownBy[page], b)
+					if w := browserValue(br, "measuring", chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); w > sc.width {
+						t.Errorf("%s on a %s: the page is %dpx wide, wider than the %dpx screen", page, sc.name, w, sc.width)
+					}
+					br.screenshot(filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", page, sc.name, scheme)))
+				}
+			}
+		}
+	}
+	shoot([]screen{
 		{"desktop", 1280, 800, 1, false, []string{"login", "register", "register-error", "account", "admin"}},
 		{"phone", 390, 844, 2, true, []string{"login", "register", "register-error", "account"}},
-	}
-	for _, sc := range screens {
-		opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(sc.scale)}
-		if sc.mobile {
-			opts = append(opts, chromedp.EmulateMobile)
-		}
-		for _, br := range []*browser{b, ab, adb} {
-			br.step("sizing the screen", chromedp.EmulateViewport(sc.width, sc.height, opts...))
-		}
-		for _, scheme := range []string{"light", "dark"} {
-			for _, br := range []*browser{b, ab, adb} {
-				br.colorScheme(scheme)
-			}
-			for _, page := range sc.pages {
-				pages[page]()
-				br := cmp.Or(shownBy[page], b)
-				if w := browserValue(br, "measuring", chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); w > sc.width {
-					t.Errorf("%s on a %s: the page is %dpx wide, wider than the %dpx screen", page, sc.name, w, sc.width)
-				}
-				br.screenshot(filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", page, sc.name, scheme)))
-			}
-		}
-	}
+	}, pages, shownBy)
+
+	// The second factor, on a site of its own (the admin page above lists
+	// its four accounts only): alice sets up an authenticator app; sam,
+	// who has one and a passkey, is at the second step of a login.
+	site(t, "session_auth /members/*", "registration open\n\t\ttitle \"Example Co.\"\n\t\t"+fileBackend().lines(t))
+	newClient(t).register("alice", testPassword, "/")
+	newClient(t).register("sam", testPassword, "/")
+	eb := newBrowser(t, true)
+	eb.open("/auth/login")
+	eb.logInWith("alice", testPassword)
+	sb := newBrowser(t, true)
+	sb.addAuthenticator()
+	sb.open("/auth/login")
+	sb.logInWith("sam", testPassword)
+	sb.setUpApp()
+	sb.addPasskey("Phone", true)
+	sb.logOut()
+	shoot([]screen{
+		{"desktop", 1280, 800, 1, false, []string{"enrol", "second-factor"}},
+		{"phone", 390, 844, 2, true, []string{"enrol", "second-factor"}},
+	}, map[string]func(){
+		"enrol": func() {
+			eb.open("/auth/account?setup=totp")
+			eb.wantQR("the setup page")
+			eb.blur()
+		},
+		"second-factor": func() {
+			sb.open("/auth/login")
+			sb.logInWith("sam", testPassword)
+			sb.wantAt("/auth/second-factor", "sam after the password")
+			sb.blur()
+			sb.pointerAway()
+		},
+	}, map[string]*browser{"enrol": eb, "second-factor": sb})
 
 	// The example theme, for the README's section on your own pages.
 	theme, err := filepath.Abs(filepath.Join("..", "examples", "theme"))
