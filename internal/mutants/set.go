@@ -601,8 +601,8 @@ var set = []mutant{
 	},
 	{
 		name: "factor-added-keeps-other-sessions", rule: "2fa", file: "totp.go",
-		find: "\tif _, err := sa.sessions.EndAllFor(ctx, acct.Username); err != nil {\n\t\tsa.logger.Warn(\"second factors changed",
-		repl: "\tif _, err := (0), error(nil); err != nil {\n\t\tsa.logger.Warn(\"second factors changed",
+		find: "changed, err := users.RenewStamp(ctx, sa.users, acct.Username, acct.Stamp)\n\tif err != nil {\n\t\treturn sa.unavailable(w, r, \"second factor change\", err)\n\t}\n\tif _, err := sa.sessions.EndAllFor(ctx, acct.Username); err != nil {",
+		repl: "changed, err := acct, ctx.Err()\n\tif err != nil {\n\t\treturn sa.unavailable(w, r, \"second factor change\", err)\n\t}\n\tif _, err := 0, error(nil); err != nil {",
 		pkg:  ".", tests: "TestPasskeysRegisterProveTheSecondStepAndLogInAlone",
 	},
 	// Redis Sentinel and TLS: a connection is handed out only to the
