@@ -110,6 +110,10 @@ func (b *browser) logOut() {
 func (b *browser) typeCode(code string) int64 {
 	b.t.Helper()
 	b.fill("#code", code)
+	if b.visible("#current_password") {
+		// The account page's setup also wants the password.
+		b.fill("#current_password", testPassword)
+	}
 	return b.clickStatus(continueButton)
 }
 
@@ -238,10 +242,18 @@ func (b *browser) addPasskey(name string, passwordless bool) {
 		b.t.Fatalf("the account page's passkey form is hidden in a browser with WebAuthn: %q", clip(b.text()))
 	}
 	b.fill("#passkey_name", name)
+	b.fill("#passkey_add_password", testPassword)
 	if passwordless {
 		b.tick("#passwordless")
 	}
 	b.click(addPasskeyButton)
+	if codes := b.recoveryCodes(); len(codes) > 0 {
+		// The account's first second factor comes with recovery codes.
+		if len(codes) != 10 {
+			b.t.Fatalf("the first passkey's recovery codes: %d listed, want 10", len(codes))
+		}
+		b.click(`a.button`)
+	}
 	b.wantAt("/auth/account?done=passkey", "after adding the passkey "+name)
 	b.wantNotice("Your passkey is registered.", "after adding the passkey "+name)
 }
@@ -521,6 +533,7 @@ func TestBrowserPasskeys(t *testing.T) {
 		// second one from it is refused, and says why.
 		b.open("/auth/account")
 		b.fill("#passkey_name", "again")
+		b.fill("#passkey_add_password", testPassword)
 		b.tick(addPasskeyButton)
 		b.step("waiting for the passkey error", chromedp.WaitVisible(chromedp.CSS(addPasskeyForm+" [data-passkey-error]")))
 		b.wantNotice("This device already holds a passkey for this account.", "a second passkey from the same authenticator")
@@ -703,7 +716,7 @@ func TestSecondFactorPagesPassAxe(t *testing.T) {
 			if status := plain.openStatus("/members/x"); status != http.StatusForbidden {
 				t.Fatalf("a staff page wanting a second factor, logged in with a password: status %d, want 403", status)
 			}
-			plain.wantNotice("with your password only; this page also needs the code of an authenticator app", "the 403 page")
+			plain.wantNotice("with your password only; this page also needs a second factor", "the 403 page")
 			if title := browserValue(plain, "the title", chromedp.Title()); title != "A second factor is needed · Example Members" {
 				t.Fatalf("the 403 page's title %q", title)
 			}
@@ -734,6 +747,7 @@ func TestSecondFactorPagesPassAxe(t *testing.T) {
 		}},
 		{"recovery codes", rich, func() {
 			rich.open("/auth/account")
+			rich.fill("#recovery_new_password", testPassword)
 			rich.click(newRecoveryButton)
 			if codes := rich.recoveryCodes(); len(codes) != 10 {
 				t.Fatalf("new recovery codes: %d listed, want 10", len(codes))
