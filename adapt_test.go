@@ -87,6 +87,8 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"redis block subdirective without a value", "session_auth {\n\t\tredis rediss://h:6380 {\n\t\t\tserver_name\n\t\t}\n\t}", "wrong argument count"},
 		{"redis without a URL", "session_auth {\n\t\tredis\n\t}", "wrong argument count"},
 		{"redis with two URLs", "session_auth {\n\t\tredis redis://a redis://b\n\t}", "wrong argument count"},
+		{"second_factor without a policy", "session_auth {\n\t\tsecond_factor\n\t}", "wrong argument count"},
+		{"second_factor with an invalid role", "session_auth {\n\t\tsecond_factor required op$\n\t}", `second_factor: Role names are 1 to 64 characters`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			caddyfile := "example.com {\n\t" + tc.directive + "\n}\n"
@@ -161,6 +163,11 @@ func TestValidateRejects(t *testing.T) {
 		{"roles_header with a space", SessionAuth{RolesHeader: "X Roles"}, "roles_header"},
 		{"roles_header the same as user_header", SessionAuth{UserHeader: "X-Remote-User", RolesHeader: "x-remote-user"}, "roles_header and user_header are both"},
 		{"roles_header the same as user_header to CGI", SessionAuth{UserHeader: "X-Remote-User", RolesHeader: "X_Remote.user"}, "roles_header and user_header are both"},
+		{"second_factor sometimes", SessionAuth{SecondFactor: "sometimes"}, `second_factor "sometimes": want off, optional or required`},
+		{"second_factor Required (case matters)", SessionAuth{SecondFactor: "Required"}, `second_factor "Required": want off, optional or required`},
+		{"second_factor optional with roles", SessionAuth{SecondFactor: "optional", SecondFactorRoles: []string{"ops"}}, "second_factor optional takes no roles"},
+		{"second_factor off with roles", SessionAuth{SecondFactor: "off", SecondFactorRoles: []string{"ops"}}, "second_factor off takes no roles"},
+		{"second_factor required with an invalid role", SessionAuth{SecondFactor: "required", SecondFactorRoles: []string{"op s"}}, "second_factor: Role names are 1 to 64 characters"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sa := tc.sa
@@ -204,6 +211,9 @@ func TestValidateAcceptsDefaultsAndEdges(t *testing.T) {
 		{"realm with dots, dashes and underscores", SessionAuth{Realm: "a.b-c_d"}},
 		{"allow rules by role, by user, and both", SessionAuth{Allow: []AccessRule{{Roles: []string{"Staff"}}, {Users: []string{"Alice"}}, {Roles: []string{"a-b_c"}, Users: []string{"bob@example.com"}}}}},
 		{"default_roles and both headers", SessionAuth{DefaultRoles: []string{"member"}, UserHeader: "X-User", RolesHeader: "X-Roles"}},
+		{"second_factor off", SessionAuth{SecondFactor: "off"}},
+		{"second_factor required", SessionAuth{SecondFactor: "required"}},
+		{"second_factor required for two roles", SessionAuth{SecondFactor: "required", SecondFactorRoles: []string{"Admin", "ops"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sa := tc.sa

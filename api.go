@@ -19,6 +19,7 @@ import (
 //	POST   /auth/session           log in:  {"username", "password", "remember"}
 //	DELETE /auth/session           log out; 204
 //	POST   /auth/session/register  register: {"username", "password", "password_confirm", "invite"}
+//	POST   /auth/session/second-factor  the second step of a login answered 202: {"code"}
 //
 // Logging in, out and registering run the very handlers the forms run,
 // with the same throttles, locks, bcrypt admission, timing and session

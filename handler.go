@@ -160,7 +160,7 @@ func isBrowserPageLoad(r *http.Request) bool {
 // PathPrefix. Everything else under the prefix is the plugin's and 404.
 func (sa *SessionAuth) serveAuthPage(w http.ResponseWriter, r *http.Request, route string) error {
 	switch route {
-	case "/session", "/session/register":
+	case "/session", "/session/register", "/session/second-factor":
 		return sa.serveAPI(w, r, route)
 	case "/login":
 		return sa.byMethod(w, r, "login", sa.serveLoginForm, sa.handleLogin)

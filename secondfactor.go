@@ -39,13 +39,17 @@ func (sa *SessionAuth) provisionSecondFactor() {
 }
 
 func (sa *SessionAuth) validateSecondFactor() error {
-	switch sa.SecondFactor {
+	policy := sa.SecondFactor
+	if policy == "" {
+		policy = factorsOptional // the default, which Provision fills in
+	}
+	switch policy {
 	case factorsOff, factorsOptional, factorsRequired:
 	default:
-		return fmt.Errorf("second_factor %q: want off, optional or required", sa.SecondFactor)
+		return fmt.Errorf("second_factor %q: want off, optional or required", policy)
 	}
-	if len(sa.SecondFactorRoles) > 0 && sa.SecondFactor != factorsRequired {
-		return fmt.Errorf("second_factor %s takes no roles: roles name who must have one, with required", sa.SecondFactor)
+	if len(sa.SecondFactorRoles) > 0 && policy != factorsRequired {
+		return fmt.Errorf("second_factor %s takes no roles: roles name who must have one, with required", policy)
 	}
 	if _, err := users.NormalizeRoles(sa.SecondFactorRoles); err != nil {
 		return fmt.Errorf("second_factor: %s", users.Explain(err))
