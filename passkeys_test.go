@@ -60,17 +60,6 @@ func wantRecoveryCodes(t *testing.T, r response, what string) []string {
 
 var recoveryCodeItem = regexp.MustCompile(`<li><code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code></li>`)
 
-// factors is what the session's factors placeholder says, from a
-// protected page.
-func (c *client) factors() string {
-	c.t.Helper()
-	r := c.get("/members/factors.html")
-	if r.status != http.StatusOK {
-		c.t.Fatalf("GET /members/factors.html: %d", r.status)
-	}
-	return strings.TrimPrefix(r.body, "factors=")
-}
-
 func TestPasskeysRegisterProveTheSecondStepAndLogInAlone(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		site(t, "session_auth /members/*", "registration open\n\t\t"+unthrottled+"\n\t\t"+b.lines(t))

@@ -195,7 +195,7 @@ func TestRemovingTheAppNeedsThePasswordAndIsRefusedWhereRequired(t *testing.T) {
 		c := newClient(t)
 		c.register("alice", testPassword, "/")
 		secret, _ := enrolAtStep(t, c)
-		if r := c.get("/auth/account"); !strings.Contains(r.body, "so it cannot be removed") || strings.Contains(r.body, `value="totp-remove"`) {
+		if r := c.get("/auth/account"); !strings.Contains(r.body, "so the last one cannot be removed") || strings.Contains(r.body, `value="totp-remove"`) {
 			t.Fatalf("the account page where a factor is required:\n%s", clip(r.body))
 		}
 		r := c.post("/auth/account", url.Values{"action": {"totp-remove"}, "current_password": {testPassword}})

@@ -196,7 +196,7 @@ func enrol(t *testing.T, c *client) (string, []string) {
 	}
 	secret := secretOf(t, setup)
 	freshStep()
-	r := c.post("/auth/account", url.Values{"action": {"totp-confirm"}, "code": {codeAt(t, secret, 0)}})
+	r := c.post("/auth/account", url.Values{"action": {"totp-confirm"}, "code": {codeAt(t, secret, 0)}, "current_password": {testPassword}})
 	codes := recoveryCodesOf(r.body)
 	if r.status != http.StatusOK || len(codes) != factor.RecoveryCodes {
 		t.Fatalf("confirming the app: %d with %d recovery codes; want 200 with %d\n%s", r.status, len(codes), factor.RecoveryCodes, clip(r.body))
@@ -312,7 +312,7 @@ func TestAuthenticatorAppIsSetUpOnTheAccountPageAndKeptSealed(t *testing.T) {
 
 		freshStep()
 		wrong := codeAt(t, secret, 2*time.Minute)
-		r := c.post("/auth/account", url.Values{"action": {"totp-confirm"}, "code": {wrong}})
+		r := c.post("/auth/account", url.Values{"action": {"totp-confirm"}, "code": {wrong}, "current_password": {testPassword}})
 		if r.status != http.StatusBadRequest || errorText(r.body) == "" || len(recoveryCodesOf(r.body)) != 0 {
 			t.Fatalf("a wrong confirmation code: %d %q; want 400 with an error and no codes", r.status, errorText(r.body))
 		}
@@ -327,7 +327,7 @@ func TestAuthenticatorAppIsSetUpOnTheAccountPageAndKeptSealed(t *testing.T) {
 			t.Fatalf("after a wrong confirmation the account page shows an app:\n%s", clip(r.body))
 		}
 
-		r = c.post("/auth/account", url.Values{"action": {"totp-confirm"}, "code": {codeAt(t, secret, 0)}})
+		r = c.post("/auth/account", url.Values{"action": {"totp-confirm"}, "code": {codeAt(t, secret, 0)}, "current_password": {testPassword}})
 		codes := recoveryCodesOf(r.body)
 		if r.status != http.StatusOK || len(codes) != 10 || !strings.Contains(r.body, `href="/auth/account?done=totp"`) {
 			t.Fatalf("the right code: %d with %d codes; want 200 with 10 recovery codes and a link back\n%s", r.status, len(codes), clip(r.body))
@@ -339,7 +339,7 @@ func TestAuthenticatorAppIsSetUpOnTheAccountPageAndKeptSealed(t *testing.T) {
 			t.Fatalf("after the setup, the session's factors: %q; want password,totp", got)
 		}
 		page := c.get("/auth/account?done=totp")
-		if !strings.Contains(page.body, "An authenticator app is set up") || !strings.Contains(page.body, "Recovery codes left: <strong>10</strong>") {
+		if !strings.Contains(page.body, "Set up since") || !strings.Contains(page.body, "Recovery codes left: <strong>10</strong>") {
 			t.Fatalf("the account page after setup:\n%s", clip(page.body))
 		}
 		for _, code := range codes {
@@ -478,7 +478,10 @@ func TestRecoveryCodesWorkOnceAsTypedAndRenew(t *testing.T) {
 			t.Fatalf("the account page after three codes used:\n%s", clip(r.body))
 		}
 
-		r := c.post("/auth/account", url.Values{"action": {"recovery-new"}})
+		if r := c.post("/auth/account", url.Values{"action": {"recovery-new"}, "current_password": {"a wrong password"}}); r.status != http.StatusUnauthorized || len(recoveryCodesOf(r.body)) != 0 {
+			t.Fatalf("new recovery codes with a wrong password: %d; want 401 and none", r.status)
+		}
+		r := c.post("/auth/account", url.Values{"action": {"recovery-new"}, "current_password": {testPassword}})
 		fresh := recoveryCodesOf(r.body)
 		if r.status != http.StatusOK || len(fresh) != 10 || slices.Contains(fresh, codes[3]) {
 			t.Fatalf("new recovery codes: %d with %d codes; want 200 with 10 new ones", r.status, len(fresh))
