@@ -653,3 +653,41 @@ func TestParallelPostsOfOneCodeMakeOneSession(t *testing.T) {
 		race("four steps", several)
 	})
 }
+
+// TestASetupSecretIsShownToOneViewerOnly: the secret of an app being set
+// up belongs to the session that was shown it, for a while: another
+// session of the same account (someone who had the password for a while)
+// is shown another secret, cannot confirm the first one's, and the first
+// one's setup never hands its secret to anyone else.
+func TestASetupSecretIsShownToOneViewerOnly(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		site(t, "session_auth /members/*", "registration open\n\t\t"+unthrottled+"\n\t\t"+b.lines(t))
+		owner := newClient(t)
+		owner.register("alice", testPassword, "/")
+		intruder := newClient(t)
+		wantSeeOther(t, intruder.login("alice", testPassword, "/"), "/", "a second session of alice")
+
+		seen := secretOf(t, intruder.get("/auth/account?setup=totp"))
+		mine := secretOf(t, owner.get("/auth/account?setup=totp"))
+		if seen == mine {
+			t.Fatal("two sessions were shown the same secret to set up")
+		}
+		if again := secretOf(t, owner.get("/auth/account?setup=totp")); again != mine {
+			t.Fatal("the same session was shown another secret on reopening the setup")
+		}
+		// The intruder's code for the secret it saw does not confirm the
+		// owner's setup, nor the owner's code the intruder's.
+		r := owner.post("/auth/account", url.Values{"action": {"totp-confirm"}, "code": {codeAt(t, seen, 0)}, "current_password": {testPassword}})
+		if r.status != http.StatusBadRequest {
+			t.Fatalf("confirming with a code of a secret shown to another session: %d; want 400", r.status)
+		}
+		r = owner.post("/auth/account", url.Values{"action": {"totp-confirm"}, "code": {codeAt(t, mine, 0)}, "current_password": {testPassword}})
+		if r.status != http.StatusOK || len(recoveryCodesOf(r.body)) != 10 {
+			t.Fatalf("confirming the owner's own setup: %d", r.status)
+		}
+		// Setting it up ended the intruder's session.
+		if got := intruder.factors(); got != "<denied>" {
+			t.Fatalf("the other session after the app was set up: factors %q; want it ended", got)
+		}
+	})
+}

@@ -605,6 +605,68 @@ var set = []mutant{
 		repl: "changed, err := acct, ctx.Err()\n\tif err != nil {\n\t\treturn sa.unavailable(w, r, \"second factor change\", err)\n\t}\n\tif _, err := 0, error(nil); err != nil {",
 		pkg:  ".", tests: "TestPasskeysRegisterProveTheSecondStepAndLogInAlone",
 	},
+	{
+		name: "totp-code-used-twice", rule: "2fa", file: "totp.go",
+		find: "\t\ta.TOTP.LastStep = step\n", repl: "\t\t_ = step\n",
+		pkg: ".", tests: "TestEachCodeWorksOnceWithinOneStepEitherSide",
+	},
+	{
+		name: "recovery-code-used-twice", rule: "17", file: "totp.go",
+		find: "a.Recovery = slices.Delete(a.Recovery, i, i+1)", repl: "a.Recovery = a.Recovery",
+		pkg: ".", tests: "TestRecoveryCodesWorkOnceAsTypedAndRenew",
+	},
+	{
+		name: "recovery-codes-kept-in-clear", rule: "17", file: "totp.go",
+		find: "\t\tcodes, hashes = factor.NewRecoveryCodes()\n\t\ta.Recovery = hashes\n\t\treturn nil\n\t})\n\treturn codes, err",
+		repl: "\t\tcodes, hashes = factor.NewRecoveryCodes()\n\t\ta.Recovery, _ = codes, hashes\n\t\treturn nil\n\t})\n\treturn codes, err",
+		pkg:  ".", tests: "TestAuthenticatorAppIsSetUpOnTheAccountPageAndKeptSealed",
+	},
+	{
+		name: "password-alone-logs-in", rule: "2fa", file: "login.go",
+		find: "if step := sa.nextStep(acct); step != stepNone {", repl: "if step := sa.nextStep(acct); false && step != stepNone {",
+		pkg: ".", tests: "TestPasswordAloneGivesOnlyTheStepWhichOpensNothing",
+	},
+	{
+		name: "right-password-resets-wrong-codes", rule: "2fa", file: "login.go",
+		find: "\tif step := sa.nextStep(acct); step != stepNone {", repl: "\t_ = sa.throttle.Reset(ctx, lock)\n\tif step := sa.nextStep(acct); step != stepNone {",
+		pkg: ".", tests: "TestPasswordSuccessDoesNotResetTheFailureCount",
+	},
+	{
+		name: "wrong-code-not-counted", rule: "2fa", file: "step.go",
+		find: "\tif !enrol {\n", repl: "\tif false {\n",
+		pkg: ".", tests: "TestWrongCodesLockTheAccountLikeWrongPasswords",
+	},
+	{
+		name: "step-checked-without-taking-it", rule: "2fa", file: "step.go",
+		find: "g, err = sa.tokens.Use(ctx, token, now())", repl: "g, err = sa.tokens.Peek(ctx, token, now())",
+		pkg: ".", tests: "TestParallelPostsOfOneCodeMakeOneSession|TestPasswordAloneGivesOnlyTheStepWhichOpensNothing",
+	},
+	{
+		name: "step-takes-any-number-of-codes", rule: "2fa", file: "step.go",
+		find: "if g.Failures >= stepMaxFailures || result == loginLocked {", repl: "if result == loginLocked {",
+		pkg: ".", tests: "TestStepEndsAfterFiveWrongCodesOrFiveMinutes",
+	},
+	{
+		name: "session-without-required-factor-kept", rule: "2fa", file: "secondfactor.go",
+		find: "return s.LoggedIn() && sa.SecondFactor == factorsRequired && !s.SecondFactor() && sa.factorRequiredFor(s.Roles())", repl: "return false",
+		pkg: ".", tests: "TestSecondFactorRequiredOnlyForTheNamedRoles",
+	},
+	{
+		name: "required-factor-not-set-up", rule: "2fa", file: "secondfactor.go",
+		find: "case sa.factorRequiredFor(acct.Roles):", repl: "case false:",
+		pkg: ".", tests: "TestRequiredSecondFactorIsSetUpBeforeAnythingElse",
+	},
+	{
+		name: "rule-ignores-second-factor", rule: "2fa", file: "access.go",
+		find: "(!rule.admits(s.User, s.Roles()) || rule.SecondFactor && !s.SecondFactor())", repl: "(!rule.admits(s.User, s.Roles()))",
+		pkg: ".", tests: "TestAccessRuleWantsASecondFactor",
+	},
+	{
+		name: "setup-secret-shown-to-anyone", rule: "2fa", file: "totp.go",
+		find: "func enrolmentOwner(username, viewer string) string { return username + \"\\x00\" + viewer }",
+		repl: "func enrolmentOwner(username, viewer string) string { return username }",
+		pkg:  ".", tests: "TestASetupSecretIsShownToOneViewerOnly",
+	},
 	// Redis Sentinel and TLS: a connection is handed out only to the
 	// master, only over a verified TLS session, and no error or log line
 	// that a failed connection makes holds a password.
