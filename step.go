@@ -193,7 +193,7 @@ func (sa *SessionAuth) handleSecondFactor(w http.ResponseWriter, r *http.Request
 }
 
 // wrongCodeMessage is what a wrong code gets, whatever was wrong with it.
-const wrongCodeMessage = "That code is not right. Type the newest code the app shows, or a recovery code."
+const wrongCodeMessage = "That code is not right, or was used already. Wait for the app's next code, or type a recovery code."
 
 func (sa *SessionAuth) proveSecondFactor(w http.ResponseWriter, r *http.Request) (string, error) {
 	g, acct, token, answered, err := sa.stepState(w, r, true)

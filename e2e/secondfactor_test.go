@@ -45,7 +45,7 @@ const (
 	newRecoveryButton  = `form:has(input[name=action][value=recovery-new]) button[type=submit]`
 	// What the plugin says to a wrong code at the prompt, and to a wrong
 	// code while setting an app up.
-	wrongCodeText  = "That code is not right. Type the newest code the app shows, or a recovery code."
+	wrongCodeText  = "That code is not right, or was used already. Wait for the app's next code, or type a recovery code."
 	wrongSetupText = "That code is not right. Type the code the app shows now."
 )
 
