@@ -205,8 +205,9 @@ func (sa *SessionAuth) addPasskey(w http.ResponseWriter, r *http.Request, s sess
 	cred.Name = passkeyName(r.PostForm.Get("passkey_name"))
 	cred.Created = now().UTC()
 	var codes []string
+	var changed users.Account
 	err = sa.users.Update(ctx, acct.Username, func(a *users.Account) error {
-		if a.Stamp != acct.Stamp || !bytes.Equal(a.PasskeyHandle, acct.PasskeyHandle) {
+		if a.Stamp != acct.Stamp || !a.CanLogIn() || !bytes.Equal(a.PasskeyHandle, acct.PasskeyHandle) {
 			return users.ErrChanged
 		}
 		if len(a.Passkeys) >= maxPasskeys || slices.ContainsFunc(a.Passkeys, func(c passkey.Credential) bool { return bytes.Equal(c.ID, cred.ID) }) {
@@ -218,6 +219,8 @@ func (sa *SessionAuth) addPasskey(w http.ResponseWriter, r *http.Request, s sess
 			codes, hashes = factor.NewRecoveryCodes()
 			a.Recovery = hashes
 		}
+		a.Stamp = users.NewStamp() // see afterFactorChange
+		changed = *a
 		return nil
 	})
 	switch {
@@ -231,9 +234,7 @@ func (sa *SessionAuth) addPasskey(w http.ResponseWriter, r *http.Request, s sess
 	sa.auditEvent(r, "passkey registered", eventSecondFactorAdded, acct.Username, s.ID, zap.String("factor", session.FactorPasskey), zap.Bool("passwordless", cred.Passwordless))
 	// The passkey just answered a challenge, which proves it as a login
 	// would: this browser's new session counts it.
-	if err := sa.afterFactorChange(w, r, s, acct, withFactor(s, session.FactorPasskey)); err != nil {
-		return err
-	}
+	sa.afterFactorChange(w, r, s, changed, withFactor(s, session.FactorPasskey))
 	if codes != nil {
 		return sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your recovery codes", Codes: codes, Next: sa.PathPrefix + "/account?done=passkey"})
 	}
@@ -247,9 +248,10 @@ func (sa *SessionAuth) removePasskey(w http.ResponseWriter, r *http.Request, s s
 	if err != nil {
 		return seeOther(w, sa.PathPrefix+"/account")
 	}
+	var changed users.Account
 	err = sa.users.Update(r.Context(), acct.Username, func(a *users.Account) error {
 		j := slices.IndexFunc(a.Passkeys, func(c passkey.Credential) bool { return bytes.Equal(c.ID, id) })
-		if a.Stamp != acct.Stamp || j < 0 {
+		if a.Stamp != acct.Stamp || !a.CanLogIn() || j < 0 {
 			return users.ErrChanged
 		}
 		if sa.factorRequiredFor(a.Roles) && a.TOTP == nil && len(a.Passkeys) == 1 {
@@ -259,6 +261,8 @@ func (sa *SessionAuth) removePasskey(w http.ResponseWriter, r *http.Request, s s
 		if !a.HasSecondFactor() {
 			a.Recovery = nil // recovery codes stand in for a factor; with none, they would be one
 		}
+		a.Stamp = users.NewStamp() // see afterFactorChange
+		changed = *a
 		return nil
 	})
 	switch {
@@ -268,9 +272,7 @@ func (sa *SessionAuth) removePasskey(w http.ResponseWriter, r *http.Request, s s
 		return sa.unavailable(w, r, "removing a passkey", err)
 	}
 	sa.auditEvent(r, "passkey removed by its user", eventSecondFactorRemoved, acct.Username, s.ID, zap.String("factor", session.FactorPasskey), zap.String("by", acct.Username))
-	if err := sa.afterFactorChange(w, r, s, acct, s.Factors); err != nil {
-		return err
-	}
+	sa.afterFactorChange(w, r, s, changed, s.Factors)
 	return seeOther(w, sa.PathPrefix+"/account?done=passkey-removed")
 }
 

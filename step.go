@@ -114,11 +114,12 @@ func (sa *SessionAuth) stepState(w http.ResponseWriter, r *http.Request, take bo
 	}
 	if g.Kind != onetime.Step || g.User == "" {
 		// A link's token, or a passwordless login's start, in this
-		// cookie: never spend it here.
+		// cookie: never spend it here (and leave a passwordless start's
+		// cookie to its login form).
 		if take {
 			_ = sa.tokens.Restore(ctx, token, g)
 		}
-		return g, acct, token, true, sa.stepEnded(w, r, true)
+		return g, acct, token, true, sa.stepEnded(w, r, g.Kind != onetime.Step)
 	}
 	acct, err = sa.users.Get(ctx, g.User)
 	switch {
@@ -225,19 +226,22 @@ func (sa *SessionAuth) proveSecondFactor(w http.ResponseWriter, r *http.Request)
 		err = sa.checkPasskey(r, acct, state, answer)
 		used = session.FactorPasskey
 	case enrol:
-		codes, err = sa.confirmTOTP(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"), stepViewer(token))
+		codes, _, err = sa.confirmTOTP(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"), stepViewer(token), false)
 		used = session.FactorTOTP
 	default:
 		used, left, err = sa.checkCode(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"))
 	}
 	switch {
-	case errors.Is(err, errWrongCode):
+	case errors.Is(err, errWrongCode) || errors.Is(err, errEnrolmentExpired):
 		return sa.wrongCode(w, r, g, token, acct, lock, enrol)
 	case errors.Is(err, errUnsealable):
 		// Not the user's doing: no failure is counted.
 		sa.putStepBack(r, token, g, true)
-		return loginBackendDown, sa.stepPage(w, r, http.StatusConflict, acct, templates.Data{
-			Error: "This site can no longer read the key of your authenticator app. Log in with a recovery code or a passkey, or ask the site's operator to reset your second factor."})
+		const unreadable = "This site can no longer read the key of your authenticator app. Log in with a recovery code or a passkey, or ask the site's operator to reset your second factor."
+		if isAPI(r) {
+			return loginBackendDown, sa.apiError(w, http.StatusConflict, "app_unreadable", unreadable)
+		}
+		return loginBackendDown, sa.stepPage(w, r, http.StatusConflict, acct, templates.Data{Error: unreadable})
 	case errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound):
 		return loginWrong, sa.stepEnded(w, r, true)
 	case err != nil:

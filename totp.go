@@ -31,6 +31,9 @@ var (
 	errWrongCode  = errors.New("wrong code")
 	errUnchanged  = errors.New("nothing to change")
 	errUnsealable = errors.New("the authenticator app's secret cannot be opened")
+	// errEnrolmentExpired: the secret being set up is too old to confirm;
+	// the page shows a new one.
+	errEnrolmentExpired = errors.New("the setup took too long")
 )
 
 // enrolmentLifetime is how long a secret shown for setting up an app
@@ -79,13 +82,15 @@ func (sa *SessionAuth) enrolmentSecret(ctx context.Context, username, stamp, vie
 
 // confirmTOTP makes the app that viewer is setting up the account's, when
 // code is one of its codes, with a fresh set of recovery codes, returned
-// to be shown this once.
-func (sa *SessionAuth) confirmTOTP(ctx context.Context, username, stamp, code, viewer string) ([]string, error) {
+// to be shown this once, and the account as stored. With renew, the same
+// write gives the account a new stamp (see afterFactorChange).
+func (sa *SessionAuth) confirmTOTP(ctx context.Context, username, stamp, code, viewer string, renew bool) ([]string, users.Account, error) {
 	sealer, err := sa.sealer()
 	if err != nil {
-		return nil, err
+		return nil, users.Account{}, err
 	}
 	var codes []string
+	var changed users.Account
 	err = sa.users.Update(ctx, username, func(a *users.Account) error {
 		if a.Stamp != stamp || !a.CanLogIn() {
 			return users.ErrChanged
@@ -93,8 +98,11 @@ func (sa *SessionAuth) confirmTOTP(ctx context.Context, username, stamp, code, v
 		if a.TOTP != nil {
 			return users.ErrChanged // one app at a time: remove it first
 		}
-		if a.TOTPEnrolment == "" || !now().Before(a.TOTPEnrolmentUntil) {
+		if a.TOTPEnrolment == "" {
 			return errWrongCode
+		}
+		if !now().Before(a.TOTPEnrolmentUntil) {
+			return errEnrolmentExpired
 		}
 		secret, _, err := sealer.Open(a.TOTPEnrolment, enrolmentOwner(a.Username, viewer))
 		if err != nil {
@@ -113,9 +121,13 @@ func (sa *SessionAuth) confirmTOTP(ctx context.Context, username, stamp, code, v
 		var hashes []string
 		codes, hashes = factor.NewRecoveryCodes()
 		a.Recovery = hashes
+		if renew {
+			a.Stamp = users.NewStamp()
+		}
+		changed = *a
 		return nil
 	})
-	return codes, err
+	return codes, changed, err
 }
 
 // checkCode checks what was typed at the second step: six digits against
@@ -145,7 +157,7 @@ func (sa *SessionAuth) checkCode(ctx context.Context, username, stamp, code stri
 		}
 		secret, stale, err := sealer.Open(a.TOTP.Secret, a.Username)
 		if err != nil {
-			sa.logger.Error("an authenticator app's secret cannot be opened: the secret it was sealed with is no longer configured (give it back, or reset the user's second factor)",
+			sa.logger.Warn("an authenticator app's secret cannot be opened: the secret it was sealed with is no longer configured (give it back, or reset the user's second factor)",
 				zap.String("username", a.Username))
 			return errUnsealable
 		}
@@ -285,19 +297,19 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 	case "passkey-remove":
 		return true, sa.removePasskey(w, r, s, acct)
 	case "totp-confirm":
-		codes, err := sa.confirmTOTP(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"), sessionViewer(s))
+		codes, changed, err := sa.confirmTOTP(ctx, acct.Username, acct.Stamp, r.PostForm.Get("code"), sessionViewer(s), true)
 		switch {
 		case errors.Is(err, errWrongCode):
 			return true, sa.enrolPage(w, r, http.StatusBadRequest, acct, false, sessionViewer(s), templates.Data{Error: "That code is not right. Type the code the app shows now."})
+		case errors.Is(err, errEnrolmentExpired):
+			return true, sa.enrolPage(w, r, http.StatusBadRequest, acct, false, sessionViewer(s), templates.Data{Error: "The setup took longer than 15 minutes, so it starts again: add the new key below to the app."})
 		case errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound):
 			return true, seeOther(w, sa.PathPrefix+"/account")
 		case err != nil:
 			return true, sa.unavailable(w, r, "second factor setup", err)
 		}
 		sa.auditEvent(r, "authenticator app set up", eventSecondFactorAdded, acct.Username, s.ID, zap.String("factor", session.FactorTOTP))
-		if err := sa.afterFactorChange(w, r, s, acct, withFactor(s, session.FactorTOTP)); err != nil {
-			return true, err
-		}
+		sa.afterFactorChange(w, r, s, changed, withFactor(s, session.FactorTOTP))
 		return true, sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your recovery codes", Codes: codes, Next: sa.PathPrefix + "/account?done=totp"})
 	case "recovery-new":
 		var codes []string
@@ -320,14 +332,17 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 		return true, sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your new recovery codes", Codes: codes, Next: sa.PathPrefix + "/account?done=recovery"})
 	}
 	// totp-remove
+	var changed users.Account
 	err = sa.users.Update(ctx, acct.Username, func(a *users.Account) error {
-		if a.Stamp != acct.Stamp || a.TOTP == nil || sa.factorRequiredFor(a.Roles) && len(a.Passkeys) == 0 {
+		if a.Stamp != acct.Stamp || !a.CanLogIn() || a.TOTP == nil || sa.factorRequiredFor(a.Roles) && len(a.Passkeys) == 0 {
 			return users.ErrChanged
 		}
 		a.TOTP, a.TOTPEnrolment, a.TOTPEnrolmentUntil = nil, "", time.Time{}
 		if !a.HasSecondFactor() {
 			a.Recovery = nil // recovery codes stand in for a factor; with none, they would be one
 		}
+		a.Stamp = users.NewStamp()
+		changed = *a
 		return nil
 	})
 	switch {
@@ -337,9 +352,7 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 		return true, sa.unavailable(w, r, "removing the authenticator app", err)
 	}
 	sa.auditEvent(r, "authenticator app removed by its user", eventSecondFactorRemoved, acct.Username, s.ID, zap.String("factor", session.FactorTOTP), zap.String("by", acct.Username))
-	if err := sa.afterFactorChange(w, r, s, acct, s.Factors); err != nil {
-		return true, err
-	}
+	sa.afterFactorChange(w, r, s, changed, s.Factors)
 	return true, seeOther(w, sa.PathPrefix+"/account?done=totp-removed")
 }
 
@@ -369,23 +382,22 @@ func withFactor(s session.Session, f string) string {
 	return s.Factors + "," + f
 }
 
-// afterFactorChange ends every other session of the account once its
-// second factors changed (the app added or removed, a passkey added or
-// removed): a session someone else opened before must not outlive the
-// change. This browser gets a new session that counts factors.
-func (sa *SessionAuth) afterFactorChange(w http.ResponseWriter, r *http.Request, s session.Session, acct users.Account, factors string) error {
+// afterFactorChange follows a change of the account's second factors
+// (the app added or removed, a passkey added or removed), which renewed
+// its stamp in the same write: that has ended every other session, also a
+// login in flight, so that a session someone else opened before does not
+// outlive the change; deleting them makes every server forget them now.
+// This browser gets a new session of changed, with factors. A failure
+// here leaves the change made and this browser logged out, and is logged.
+func (sa *SessionAuth) afterFactorChange(w http.ResponseWriter, r *http.Request, s session.Session, changed users.Account, factors string) {
 	ctx := r.Context()
-	changed, err := users.RenewStamp(ctx, sa.users, acct.Username, acct.Stamp)
-	if err != nil {
-		return sa.unavailable(w, r, "second factor change", err)
-	}
-	if _, err := sa.sessions.EndAllFor(ctx, acct.Username); err != nil {
-		sa.logger.Warn("second factors changed, but ending the older sessions failed (they end at their next request)",
-			zap.String("username", acct.Username), zap.Error(err))
+	if _, err := sa.sessions.EndAllFor(ctx, changed.Username); err != nil {
+		sa.logger.Warn("second factors changed, but deleting the older sessions failed (they end at their next request)",
+			zap.String("username", changed.Username), zap.Error(err))
 	}
 	if _, err := sa.sessions.Start(w, r, changed, s.Remember, factors); err != nil {
-		return sa.unavailable(w, r, "second factor change", err)
+		sa.logger.Warn("second factors changed, but starting this browser's new session failed", zap.String("username", changed.Username), zap.Error(err))
+		return
 	}
-	sa.rememberDevice(w, r, changed, sa.knownDevice(r, acct))
-	return nil
+	sa.rememberDevice(w, r, changed, sa.knownDevice(r, changed))
 }
