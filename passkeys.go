@@ -210,7 +210,7 @@ func (sa *SessionAuth) addPasskey(w http.ResponseWriter, r *http.Request, s sess
 		if a.Stamp != acct.Stamp || !a.CanLogIn() || !bytes.Equal(a.PasskeyHandle, acct.PasskeyHandle) {
 			return users.ErrChanged
 		}
-		if len(a.Passkeys) >= maxPasskeys || slices.ContainsFunc(a.Passkeys, func(c passkey.Credential) bool { return bytes.Equal(c.ID, cred.ID) }) {
+		if len(a.Passkeys) >= maxPasskeys || passkey.IndexOf(a.Passkeys, cred.ID) >= 0 {
 			return errUnchanged
 		}
 		a.Passkeys = append(a.Passkeys, cred)
@@ -250,7 +250,7 @@ func (sa *SessionAuth) removePasskey(w http.ResponseWriter, r *http.Request, s s
 	}
 	var changed users.Account
 	err = sa.users.Update(r.Context(), acct.Username, func(a *users.Account) error {
-		j := slices.IndexFunc(a.Passkeys, func(c passkey.Credential) bool { return bytes.Equal(c.ID, id) })
+		j := passkey.IndexOf(a.Passkeys, id)
 		if a.Stamp != acct.Stamp || !a.CanLogIn() || j < 0 {
 			return users.ErrChanged
 		}
@@ -321,7 +321,7 @@ func (sa *SessionAuth) checkPasskey(r *http.Request, acct users.Account, state [
 func (sa *SessionAuth) recordPasskeyUse(ctx context.Context, acct users.Account, i int, cred passkey.Credential) error {
 	before := acct.Passkeys[i]
 	err := sa.users.Update(ctx, acct.Username, func(a *users.Account) error {
-		j := slices.IndexFunc(a.Passkeys, func(c passkey.Credential) bool { return bytes.Equal(c.ID, cred.ID) })
+		j := passkey.IndexOf(a.Passkeys, cred.ID)
 		if a.Stamp != acct.Stamp || !a.CanLogIn() || j < 0 {
 			return users.ErrChanged
 		}

@@ -223,3 +223,28 @@ func TestPasswordlessStartsAreBoundedPerClient(t *testing.T) {
 	}
 	wantSeeOther(t, c.login("alice", testPassword, "/members/x"), "/members/x", "a password login from that client")
 }
+
+// TestCrossOriginPostsToTheSecondFactorAreRefused (rule 8): the second
+// step, and the three passkey starts, refuse another origin even with the
+// page's valid form token, and the step survives such a post.
+func TestCrossOriginPostsToTheSecondFactorAreRefused(t *testing.T) {
+	site(t, "session_auth /members/*", "registration open\n\t\t"+unthrottled+"\n\t\t"+fileBackend().lines(t))
+	c := newClient(t)
+	c.register("alice", testPassword, "/")
+	accountToken := c.formToken("/auth/account")
+	for _, tc := range crossOriginHeaders {
+		wantRefusedCrossOrigin(t, c.postWith("/auth/account/passkey", url.Values{formTokenField: {accountToken}}, tc.hdr), tc.name+": passkey registration start")
+	}
+	wantRecoveryCodes(t, c.addPasskey(passkeytest.New(baseURL), "key", false), "the first passkey")
+	c.logout()
+	wantSeeOther(t, c.login("alice", testPassword, "/"), "/auth/second-factor", "the password of an account with a passkey")
+	stepToken, loginToken := c.formToken("/auth/second-factor"), c.formToken("/auth/login")
+	for _, tc := range crossOriginHeaders {
+		wantRefusedCrossOrigin(t, c.postWith("/auth/second-factor", url.Values{"code": {"123456"}, formTokenField: {stepToken}}, tc.hdr), tc.name+": second step")
+		wantRefusedCrossOrigin(t, c.postWith("/auth/second-factor/passkey", url.Values{formTokenField: {stepToken}}, tc.hdr), tc.name+": second step passkey start")
+		wantRefusedCrossOrigin(t, c.postWith("/auth/login/passkey", url.Values{formTokenField: {loginToken}}, tc.hdr), tc.name+": passwordless start")
+	}
+	if r := c.get("/auth/second-factor"); r.status != http.StatusOK {
+		t.Fatalf("the step after refused cross-origin posts: %d; want its page", r.status)
+	}
+}

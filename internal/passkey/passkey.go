@@ -398,7 +398,7 @@ func (r *Relying) FinishLogin(u User, creds []Credential, st, body []byte) (int,
 	if err != nil {
 		return -1, Credential{}, unreadable("login")
 	}
-	i := indexOf(creds, parsed.RawID)
+	i := IndexOf(creds, parsed.RawID)
 	if i < 0 || !slices.ContainsFunc(s.Session.AllowedCredentialIDs, func(id []byte) bool { return bytes.Equal(id, parsed.RawID) }) {
 		return -1, Credential{}, ErrUnknownCredential
 	}
@@ -454,7 +454,7 @@ func (r *Relying) FinishDiscoverable(st, body []byte, lookup func(userHandle []b
 	if !bytes.Equal(u.Handle, handle) {
 		return nil, -1, Credential{}, ErrUnknownCredential
 	}
-	i := indexOf(creds, parsed.RawID)
+	i := IndexOf(creds, parsed.RawID)
 	if i < 0 {
 		return nil, -1, Credential{}, ErrUnknownCredential
 	}
@@ -486,7 +486,9 @@ func (r *Relying) used(c Credential, wc *webauthn.Credential) (Credential, error
 	return c, nil
 }
 
-func indexOf(creds []Credential, id []byte) int {
+// IndexOf is the index of the passkey with that credential ID in creds,
+// or -1.
+func IndexOf(creds []Credential, id []byte) int {
 	return slices.IndexFunc(creds, func(c Credential) bool { return bytes.Equal(c.ID, id) })
 }
 
