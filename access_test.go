@@ -495,14 +495,14 @@ func TestPathTricksNeverGetPastARule(t *testing.T) {
 // client would clean it), with a session cookie when one is given.
 func rawGet(t *testing.T, target, accept, cookie string) response {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", "localhost:9080", 5*time.Second)
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(baseURL, "http://"), 5*time.Second)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
 	var b strings.Builder
-	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: localhost:9080\r\nConnection: close\r\n", target)
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", onFreePorts(target), strings.TrimPrefix(baseURL, "http://"))
 	if accept != "" {
 		fmt.Fprintf(&b, "Accept: %s\r\n", accept)
 	}

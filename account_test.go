@@ -229,7 +229,7 @@ func TestCrossOriginPostsToAccountAndAdminPagesAreRefused(t *testing.T) {
 	ada, carl, cli, _ := adminSetup(t, fileBackend(), "closed")
 	other := loggedIn(t, "ada")
 	accountToken, adminToken := pageToken(t, ada.get("/auth/account")), pageToken(t, ada.get("/auth/admin"))
-	for _, tc := range crossOriginHeaders {
+	for _, tc := range crossOriginHeaders() {
 		r := ada.postWith("/auth/account", url.Values{"action": {"end-others"}, formTokenField: {accountToken}}, tc.hdr)
 		wantRefusedCrossOrigin(t, r, tc.name+": account")
 		wantGranted(t, other.get("/members/x"), tc.name+": ada's other session after a refused account post")

@@ -19,17 +19,17 @@ func TestAnnouncedOversizeFormIsRefusedUnread(t *testing.T) {
 	site(t, "session_auth /members/*", "registration open\n\t\t"+fileBackend().lines(t))
 	for _, path := range []string{"/auth/login", "/auth/register", "/auth/logout"} {
 		t.Run(path, func(t *testing.T) {
-			conn, err := net.DialTimeout("tcp", "localhost:9080", 10*time.Second)
+			conn, err := net.DialTimeout("tcp", strings.TrimPrefix(baseURL, "http://"), 10*time.Second)
 			if err != nil {
 				t.Fatalf("dial: %v", err)
 			}
 			defer conn.Close()
 			first := "username=alice&password=" + strings.Repeat("x", 1024)
 			first = first[:1024]
-			head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: localhost:9080\r\n"+
+			head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\n"+
 				"Content-Type: application/x-www-form-urlencoded\r\n"+
 				"Content-Length: 20971520\r\n"+
-				"Origin: %s\r\nSec-Fetch-Site: same-origin\r\n\r\n", path, baseURL)
+				"Origin: %s\r\nSec-Fetch-Site: same-origin\r\n\r\n", path, strings.TrimPrefix(baseURL, "http://"), baseURL)
 			if _, err := conn.Write([]byte(head + first)); err != nil {
 				t.Fatalf("sending the head and 1 KB: %v", err)
 			}

@@ -30,8 +30,6 @@ var (
 )
 
 const (
-	testRealm    = "localhost-9080" // what the test site's address makes
-	baseURL      = "http://localhost:9080"
 	testPassword = "correct horse battery"
 	testSecret   = "0123456789abcdef0123456789abcdef-test-secret"
 )
@@ -41,6 +39,10 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
+	if err := pickPorts(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	var err error
 	scratch, err = os.MkdirTemp("", "session-auth-test-")
 	if err != nil {
@@ -180,7 +182,7 @@ http://localhost:9080 {
 func loadCaddyfile(t *testing.T, config string) {
 	t.Helper()
 	tc := caddytest.NewTester(t)
-	tc.InitServer(config, "caddyfile")
+	tc.InitServer(onFreePorts(config), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}

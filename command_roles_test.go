@@ -24,7 +24,7 @@ func roleCLIConfig(t *testing.T, lines string) string {
 	t.Helper()
 	body := "http://localhost:9080 {\n\tsession_auth {\n\t\tbcrypt_cost 10\n\t\t" + lines + "\n\t}\n}\n"
 	path := filepath.Join(t.TempDir(), "Caddyfile")
-	if err := os.WriteFile(path, caddyfile.Format([]byte(body)), 0o600); err != nil {
+	if err := os.WriteFile(path, caddyfile.Format([]byte(onFreePorts(body))), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

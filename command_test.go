@@ -24,7 +24,6 @@ import (
 const (
 	cliPassword      = "first password 1"
 	cliOtherPassword = "second password 2"
-	cliRealm         = "localhost-9080" // what http://localhost:9080 makes
 )
 
 // cliStore is one accounts backend for the command: the session_auth
@@ -48,7 +47,7 @@ func cliStores() []cliStore {
 			}
 			pool := testRedis.Pool(0)
 			t.Cleanup(func() { pool.Close() })
-			return "redis " + testRedis.URL(0), users.NewRedisStore(pool, keyPrefix(cliRealm))
+			return "redis " + testRedis.URL(0), users.NewRedisStore(pool, keyPrefix(testRealm))
 		}},
 	}
 }
@@ -75,7 +74,7 @@ func forEachCLIBackend(t *testing.T, test func(t *testing.T, config string, stor
 func writeCLICaddyfile(t *testing.T, name, body string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(onFreePorts(body)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -356,7 +355,7 @@ func TestSessionAuthCommandNormalisesUsernames(t *testing.T) {
 
 func TestSessionAuthCommandUnknownRealmFails(t *testing.T) {
 	forEachCLIBackend(t, func(t *testing.T, config string, store users.Store) {
-		wantCLIFailure(t, cliPassword+"\n", `no realm "elsewhere". Its realms: localhost-9080`, "--config", config, "--realm", "elsewhere", "add", "alice")
+		wantCLIFailure(t, cliPassword+"\n", `no realm "elsewhere". Its realms: `+testRealm, "--config", config, "--realm", "elsewhere", "add", "alice")
 		if _, err := store.Get(context.Background(), "alice"); !errors.Is(err, users.ErrNotFound) {
 			t.Fatalf("a failed --realm created the account: Get = %v", err)
 		}

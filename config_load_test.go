@@ -37,7 +37,7 @@ func TestBadRedisURLsStopTheConfigFromLoading(t *testing.T) {
 			}
 
 			config := siteConfig(filepath.Join(t.TempDir(), "caddy.log"), "session_auth /members/*", "redis "+tc.url)
-			req, _ := http.NewRequest(http.MethodPost, "http://localhost:2999/load", strings.NewReader(config))
+			req, _ := http.NewRequest(http.MethodPost, adminURL+"/load", strings.NewReader(onFreePorts(config)))
 			req.Header.Set("Content-Type", "text/caddyfile")
 			req.Close = true // a failed load restarts the admin endpoint: no connection reuse
 			resp, err := (&http.Client{Timeout: time.Minute}).Do(req)

@@ -126,7 +126,7 @@ func newRawClient(t *testing.T, from string, header http.Header) *rawClient {
 	return &rawClient{t: t, header: header, cookies: map[string]string{}, hc: &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "tcp4", "127.0.0.1:9080")
+			return dialer.DialContext(ctx, "tcp4", onFreePorts("127.0.0.1:9080"))
 		}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
@@ -300,7 +300,7 @@ https://localhost:9443 {
 		},
 	}
 	eventually(t, "a certificate from the internal CA", func() bool {
-		resp, err := hc.Get("https://localhost:9443/auth/login")
+		resp, err := hc.Get(httpsURL + "/auth/login")
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -315,11 +315,11 @@ func httpsDo(t *testing.T, hc *http.Client, method, path string, form url.Values
 	t.Helper()
 	var req *http.Request
 	if form != nil {
-		req, _ = http.NewRequest(method, "https://localhost:9443"+path, strings.NewReader(form.Encode()))
+		req, _ = http.NewRequest(method, httpsURL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", "https://localhost:9443")
+		req.Header.Set("Origin", httpsURL)
 	} else {
-		req, _ = http.NewRequest(method, "https://localhost:9443"+path, nil)
+		req, _ = http.NewRequest(method, httpsURL+path, nil)
 	}
 	req.Header.Set("Accept", "text/html")
 	for _, ck := range cookies {
@@ -362,7 +362,7 @@ func TestPlainCookieFromASiblingIsIgnoredOverHTTPS(t *testing.T) {
 	}
 	mallory := register("mallory")
 	var id string
-	httpsRealm := realmCodecs(testSecret, "localhost-9443") // what https://localhost:9443 makes
+	httpsRealm := realmCodecs(testSecret, onFreePorts("localhost-9443")) // what https://localhost:9443 makes
 	if err := securecookie.DecodeMulti(mallory.Name, mallory.Value, &id, httpsRealm...); err != nil {
 		t.Fatalf("decoding mallory's cookie: %v", err)
 	}

@@ -40,7 +40,7 @@ https://localhost:9443 {
 	file_server
 }
 `, siteDir, filepath.Join(dir, "users.json"), filepath.Join(dir, "sessions"))
-	caddytest.NewTester(t).InitServer(config, "caddyfile")
+	caddytest.NewTester(t).InitServer(onFreePorts(config), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -52,7 +52,7 @@ https://localhost:9443 {
 	}
 	// The internal CA issues the certificate in the background.
 	eventually(t, "a certificate from the internal CA", func() bool {
-		resp, err := hc.Get("https://localhost:9443/auth/login")
+		resp, err := hc.Get(httpsURL + "/auth/login")
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -61,7 +61,7 @@ https://localhost:9443 {
 	jar, _ := cookiejar.New(nil)
 	hc.Jar = jar
 	token := func(path string) string {
-		resp, err := hc.Get("https://localhost:9443" + path)
+		resp, err := hc.Get(httpsURL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,9 +79,9 @@ https://localhost:9443 {
 		return html.UnescapeString(m[1])
 	}
 	form := url.Values{"username": {"quinn"}, "password": {testPassword}, "password_confirm": {testPassword}, formTokenField: {token("/auth/register")}}
-	req, _ := http.NewRequest(http.MethodPost, "https://localhost:9443/auth/register", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, httpsURL+"/auth/register", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", "https://localhost:9443")
+	req.Header.Set("Origin", httpsURL)
 	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -102,9 +102,9 @@ https://localhost:9443 {
 	// Logout expires it with the same attributes, or the browser keeps it.
 	logoutForm := url.Values{formTokenField: {token("/auth/logout")}}
 	hc.Jar = nil // send exactly the cookies below
-	req, _ = http.NewRequest(http.MethodPost, "https://localhost:9443/auth/logout", strings.NewReader(logoutForm.Encode()))
+	req, _ = http.NewRequest(http.MethodPost, httpsURL+"/auth/logout", strings.NewReader(logoutForm.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", "https://localhost:9443")
+	req.Header.Set("Origin", httpsURL)
 	req.AddCookie(cookies[0])
 	for _, ck := range jar.Cookies(req.URL) {
 		if ck.Name != cookies[0].Name {

@@ -12,17 +12,24 @@ import (
 	"time"
 )
 
-var crossOriginHeaders = []struct {
+// crossOriginHeaders are the headers of posts from other origins (a
+// function: baseURL is known only once the tests pick their ports).
+func crossOriginHeaders() []struct {
 	name string
 	hdr  http.Header
-}{
-	{"foreign Origin", http.Header{"Origin": {"http://evil.example"}}},
-	{"Sec-Fetch-Site cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}}},
-	{"Origin null", http.Header{"Origin": {"null"}}},
-	{"Sec-Fetch-Site same-site", http.Header{"Sec-Fetch-Site": {"same-site"}}},
-	{"Origin on another port", http.Header{"Origin": {"http://localhost:9081"}}},
-	{"Origin with our host as a prefix", http.Header{"Origin": {"http://localhost:9080.evil.example"}}},
-	{"cross-site despite a matching Origin", http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {baseURL}}},
+} {
+	return []struct {
+		name string
+		hdr  http.Header
+	}{
+		{"foreign Origin", http.Header{"Origin": {"http://evil.example"}}},
+		{"Sec-Fetch-Site cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+		{"Origin null", http.Header{"Origin": {"null"}}},
+		{"Sec-Fetch-Site same-site", http.Header{"Sec-Fetch-Site": {"same-site"}}},
+		{"Origin on another port", http.Header{"Origin": {"http://localhost:9081"}}},
+		{"Origin with our host as a prefix", http.Header{"Origin": {baseURL + ".evil.example"}}},
+		{"cross-site despite a matching Origin", http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {baseURL}}},
+	}
 }
 
 // setsCookie tells whether a response sets (or expires) any cookie.
@@ -43,7 +50,7 @@ func TestCrossOriginPostsAreRefused(t *testing.T) {
 		site(t, "session_auth /members/*", "registration open\n\t\t"+unthrottled+"\n\t\t"+b.lines(t))
 		newClient(t).register("victim", testPassword, "/")
 
-		for i, tc := range crossOriginHeaders {
+		for i, tc := range crossOriginHeaders() {
 			t.Run(tc.name, func(t *testing.T) {
 				// login
 				c := newClient(t)

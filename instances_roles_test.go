@@ -19,7 +19,6 @@ import (
 // A second Caddy instance, in its own process (cmd/caddy, built as the
 // command tests build it), on ports of its own beside the test process's
 // caddytest instance, sharing the realm through the same Redis.
-const otherURL = "http://localhost:9180"
 
 // startOtherInstance runs cmd/caddy with config until the test ends, and
 // waits until it serves.
@@ -27,7 +26,7 @@ func startOtherInstance(t *testing.T, config string) {
 	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "Caddyfile")
-	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte(onFreePorts(config)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	logFile, err := os.Create(filepath.Join(dir, "caddy.log"))

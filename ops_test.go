@@ -26,7 +26,7 @@ import (
 // would.
 func scrape(t *testing.T) string {
 	t.Helper()
-	resp, err := http.Get("http://localhost:2999/metrics")
+	resp, err := http.Get(adminURL + "/metrics")
 	if err != nil {
 		t.Fatalf("scraping the admin endpoint's /metrics: %v", err)
 	}

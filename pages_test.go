@@ -150,7 +150,7 @@ func TestBrokenTemplateStopsTheConfig(t *testing.T) {
 			}
 			config := siteConfig(filepath.Join(t.TempDir(), "caddy.log"), "session_auth /members/*", "template_dir "+dir+"\n\t\t"+lines)
 			for _, part := range []string{"template_dir", dir, tc.want} {
-				caddytest.AssertLoadError(t, config, "caddyfile", part)
+				caddytest.AssertLoadError(t, onFreePorts(config), "caddyfile", part)
 			}
 			if r := newClient(t).get("/auth/login"); r.status != http.StatusOK || !strings.Contains(r.body, `name="password"`) {
 				t.Fatalf("the running config must go on serving its pages: %d", r.status)

@@ -232,14 +232,14 @@ func TestCrossOriginPostsToTheSecondFactorAreRefused(t *testing.T) {
 	c := newClient(t)
 	c.register("alice", testPassword, "/")
 	accountToken := c.formToken("/auth/account")
-	for _, tc := range crossOriginHeaders {
+	for _, tc := range crossOriginHeaders() {
 		wantRefusedCrossOrigin(t, c.postWith("/auth/account/passkey", url.Values{formTokenField: {accountToken}}, tc.hdr), tc.name+": passkey registration start")
 	}
 	wantRecoveryCodes(t, c.addPasskey(passkeytest.New(baseURL), "key", false), "the first passkey")
 	c.logout()
 	wantSeeOther(t, c.login("alice", testPassword, "/"), "/auth/second-factor", "the password of an account with a passkey")
 	stepToken, loginToken := c.formToken("/auth/second-factor"), c.formToken("/auth/login")
-	for _, tc := range crossOriginHeaders {
+	for _, tc := range crossOriginHeaders() {
 		wantRefusedCrossOrigin(t, c.postWith("/auth/second-factor", url.Values{"code": {"123456"}, formTokenField: {stepToken}}, tc.hdr), tc.name+": second step")
 		wantRefusedCrossOrigin(t, c.postWith("/auth/second-factor/passkey", url.Values{formTokenField: {stepToken}}, tc.hdr), tc.name+": second step passkey start")
 		wantRefusedCrossOrigin(t, c.postWith("/auth/login/passkey", url.Values{formTokenField: {loginToken}}, tc.hdr), tc.name+": passwordless start")

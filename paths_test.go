@@ -18,14 +18,14 @@ import (
 // path cleaning or re-escaping) over a fresh TCP connection.
 func sendRaw(t *testing.T, method, target, accept, cookie string) response {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", "localhost:9080", 5*time.Second)
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(baseURL, "http://"), 5*time.Second)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: localhost:9080\r\nConnection: close\r\n", method, target)
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", method, onFreePorts(target), strings.TrimPrefix(baseURL, "http://"))
 	if accept != "" {
 		fmt.Fprintf(&b, "Accept: %s\r\n", accept)
 	}

@@ -22,12 +22,10 @@ import (
 // both on the backend's default storage (Caddy's data directory, or one
 // Redis database), are two realms unless both name the same one.
 
-const (
-	siteA  = "http://localhost:9080"
-	siteB  = "http://localhost:9081" // another port of the same host: browsers send it site A's cookies
-	realmA = "localhost-9080"
-	realmB = "localhost-9081"
-)
+// The two sites, A on 9080 and B on 9081 (nominal ports, see
+// ports_test.go): another port of the same host, so browsers send site B
+// site A's cookies.
+var siteA, siteB, realmA, realmB string // set by pickPorts
 
 // sharedStore is a backend's default storage as two site blocks see it:
 // the same lines in both.
@@ -347,7 +345,7 @@ func TestBadRealmInCaddyfileIsRefusedAtLoadAndTouchesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			config := siteConfig(filepath.Join(t.TempDir(), "caddy.log"), "session_auth /members/*", "realm "+realm)
-			req, _ := http.NewRequest(http.MethodPost, "http://localhost:2999/load", strings.NewReader(config))
+			req, _ := http.NewRequest(http.MethodPost, adminURL+"/load", strings.NewReader(onFreePorts(config)))
 			req.Header.Set("Content-Type", "text/caddyfile")
 			req.Close = true // a failed load restarts the admin endpoint: no connection reuse
 			resp, err := http.DefaultClient.Do(req)
@@ -491,7 +489,7 @@ func TestOneSecretForTwoRealmsKeepsTheirCookiesApart(t *testing.T) {
 // answer's status and body; a refused config leaves the running one.
 func postLoad(t *testing.T, config string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, "http://localhost:2999/load", strings.NewReader(config))
+	req, _ := http.NewRequest(http.MethodPost, adminURL+"/load", strings.NewReader(onFreePorts(config)))
 	req.Header.Set("Content-Type", "text/caddyfile")
 	req.Close = true // a failed load restarts the admin endpoint: no connection reuse
 	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
