@@ -106,6 +106,7 @@ func TestCaddyfileErrors(t *testing.T) {
 // TestValidateRejects checks the configuration rules Validate enforces,
 // after the defaults are filled in, as Provision does.
 func TestValidateRejects(t *testing.T) {
+	realBcrypt(t)
 	for _, tc := range []struct {
 		name string
 		sa   SessionAuth

@@ -16,7 +16,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/gorilla/securecookie"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/bcryptfloor"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/testredis"
 )
@@ -43,6 +45,10 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// bcrypt at its lowest cost: under -race a hash at cost 10 takes a
+	// second or more, and most tests make dozens. The tests of the cost
+	// itself set theirs in their config, or call realBcrypt.
+	bcryptfloor.Cost = bcrypt.MinCost
 	var err error
 	scratch, err = os.MkdirTemp("", "session-auth-test-")
 	if err != nil {
@@ -128,9 +134,9 @@ func site(t *testing.T, directive, options string) string {
 	t.Cleanup(func() { clockSkew.Store(0) })
 	logFile := filepath.Join(t.TempDir(), "caddy.log")
 	if !strings.Contains(options, "bcrypt_cost") {
-		// The lowest cost allowed keeps the suite quick under -race; the
+		// bcrypt's lowest cost keeps the suite quick under -race; the
 		// tests about bcrypt's cost set their own.
-		options = "bcrypt_cost 10\n\t\t" + options
+		options = "bcrypt_cost 4\n\t\t" + options
 	}
 	loadCaddyfile(t, siteConfig(logFile, directive, options))
 	return logFile

@@ -398,27 +398,28 @@ func TestSessionAuthCommandAdapterFlag(t *testing.T) {
 // TestSessionAuthCommandRealmPicksTheSite: two sites have two realms; the
 // command refuses to guess between them, and --realm names one.
 func TestSessionAuthCommandRealmPicksTheSite(t *testing.T) {
+	// Nothing listens: ports outside ports_test.go's nominal ones.
 	dir := t.TempDir()
 	first, second := filepath.Join(dir, "first.json"), filepath.Join(dir, "second.json")
-	config := writeCLICaddyfile(t, "Caddyfile", fmt.Sprintf(`http://localhost:9081 {
+	config := writeCLICaddyfile(t, "Caddyfile", fmt.Sprintf(`http://localhost:7081 {
 	session_auth {
 		users_file %s
 		bcrypt_cost 10
 	}
 }
 
-http://localhost:9082 {
+http://localhost:7082 {
 	session_auth {
 		users_file %s
 		bcrypt_cost 10
 	}
 }
 `, first, second))
-	wantCLIFailure(t, cliPassword+"\n", "several realms (localhost-9081, localhost-9082); pick one with --realm", "--config", config, "add", "alice")
-	mustRunCLI(t, cliPassword+"\n", "--config", config, "--realm", "localhost-9082", "add", "alice")
+	wantCLIFailure(t, cliPassword+"\n", "several realms (localhost-7081, localhost-7082); pick one with --realm", "--config", config, "add", "alice")
+	mustRunCLI(t, cliPassword+"\n", "--config", config, "--realm", "localhost-7082", "add", "alice")
 	getAccount(t, users.NewFileStore(second), "alice")
 	if _, err := users.NewFileStore(first).Get(context.Background(), "alice"); !errors.Is(err, users.ErrNotFound) {
-		t.Fatalf("--realm localhost-9082 also wrote the other realm: %v", err)
+		t.Fatalf("--realm localhost-7082 also wrote the other realm: %v", err)
 	}
 }
 

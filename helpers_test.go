@@ -14,14 +14,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/bcryptfloor"
+	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
-// unthrottled keeps bcrypt at its lowest allowed cost so the many logins of this
+// unthrottled keeps bcrypt at its lowest cost so the many logins of this
 // suite stay quick, and lifts the login throttles far out of the way: these
 // tests send many attempts from one address on purpose, and the throttles
 // have tests of their own (throttle_test.go). No rule under test depends on
 // either setting.
-const unthrottled = "bcrypt_cost 10\n\t\tip_limit 100000 15m\n\t\taccount_limit 100000 15m"
+const unthrottled = "bcrypt_cost 4\n\t\tip_limit 100000 15m\n\t\taccount_limit 100000 15m"
 
 // oneShot sends one request per connection, so no pooled connection from
 // before a config reload is ever reused, and follows no redirects.
@@ -217,4 +222,12 @@ func eventually(t *testing.T, what string, ok func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// realBcrypt puts bcrypt's floor back at its production value for one test
+// about the cost itself (TestMain lowers it for every other test).
+func realBcrypt(t *testing.T) {
+	t.Helper()
+	bcryptfloor.Cost = users.MinBcryptCost
+	t.Cleanup(func() { bcryptfloor.Cost = bcrypt.MinCost })
 }

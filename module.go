@@ -19,6 +19,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/bcryptfloor"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/throttle"
@@ -497,8 +498,8 @@ func (sa *SessionAuth) Validate() error {
 	if sa.IdleTimeout < 0 || sa.Lifetime < 0 || *sa.RememberMe < 0 {
 		return errors.New("idle_timeout, lifetime and remember_me cannot be negative")
 	}
-	if sa.BcryptCost < users.MinBcryptCost || sa.BcryptCost > 31 {
-		return fmt.Errorf("bcrypt_cost must be from %d to 31, not %d", users.MinBcryptCost, sa.BcryptCost)
+	if sa.BcryptCost < bcryptfloor.Cost || sa.BcryptCost > 31 {
+		return fmt.Errorf("bcrypt_cost must be from %d to 31, not %d", bcryptfloor.Cost, sa.BcryptCost)
 	}
 	if sa.MinPasswordLength < users.DefaultMinPasswordLength || sa.MinPasswordLength > users.MaxPasswordBytes {
 		return fmt.Errorf("min_password_length must be from %d to %d, not %d", users.DefaultMinPasswordLength, users.MaxPasswordBytes, sa.MinPasswordLength)

@@ -10,11 +10,14 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/bcryptfloor"
 )
 
 const (
 	// MinBcryptCost is the lowest cost Hash accepts; below it a stolen
-	// users file is too cheap to crack.
+	// users file is too cheap to crack. (It is bcryptfloor.Cost, which only
+	// tests lower.)
 	MinBcryptCost = 10
 	// DefaultBcryptCost is the cost used when the operator sets none
 	// (about 0.23 s per check on one core).
@@ -79,8 +82,8 @@ func (p Policy) Check(password string) error {
 // MinBcryptCost or above bcrypt.MaxCost, and passwords over MaxPasswordBytes
 // (ErrPasswordTooLong) rather than hashing only their first 72 bytes.
 func Hash(password string, cost int) ([]byte, error) {
-	if cost < MinBcryptCost || cost > bcrypt.MaxCost {
-		return nil, fmt.Errorf("bcrypt cost %d is outside %d to %d", cost, MinBcryptCost, bcrypt.MaxCost)
+	if cost < bcryptfloor.Cost || cost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("bcrypt cost %d is outside %d to %d", cost, bcryptfloor.Cost, bcrypt.MaxCost)
 	}
 	if len(password) > MaxPasswordBytes {
 		return nil, refuse(ErrPasswordTooLong, "%[2]d bytes, more than %[1]d",
@@ -116,7 +119,7 @@ var (
 // per cost and reused. Costs outside MinBcryptCost..bcrypt.MaxCost are
 // clamped into that range.
 func DummyHash(cost int) []byte {
-	cost = min(max(cost, MinBcryptCost), bcrypt.MaxCost)
+	cost = min(max(cost, bcryptfloor.Cost), bcrypt.MaxCost)
 	dummyMu.Lock()
 	get, ok := dummyHashes[cost]
 	if !ok {
