@@ -13,10 +13,12 @@ import (
 )
 
 // keyed is what the signing keys make besides session cookies: form
-// tokens and device cookies, each with a key of its own derived from them.
+// tokens, device cookies and passwordless starts, each with a key of its
+// own derived from them.
 type keyed struct {
 	tokens  *webform.Tokens
 	devices []securecookie.Codec
+	starts  []securecookie.Codec // passkeystart.go
 }
 
 // lazyKeyed makes keyed once the keys can be had: with Redis and no
@@ -40,6 +42,7 @@ func (l *lazyKeyed) get() (*keyed, error) {
 		sc.SetSerializer(securecookie.NopEncoder{})
 		sc.MaxAge(int(deviceCookieMaxAge / time.Second))
 		k.devices = append(k.devices, sc)
+		k.starts = append(k.starts, startCodec(key))
 	}
 	l.ready.Store(k)
 	return k, nil

@@ -11,16 +11,13 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"go.uber.org/zap"
 
 	"github.com/caddy-session-auth/caddy-session-auth/internal/factor"
-	"github.com/caddy-session-auth/caddy-session-auth/internal/onetime"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/passkey"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
-	"github.com/caddy-session-auth/caddy-session-auth/internal/throttle"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/webform"
 	"github.com/caddy-session-auth/caddy-session-auth/templates"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
@@ -29,11 +26,12 @@ import (
 // Passkeys (WebAuthn, see internal/passkey). A user registers them on the
 // account page; each is a second factor at the second step, and one
 // registered for it logs in without a password (a passkey checks its own
-// PIN or biometric, so it is two factors in one). The ceremonies' states
-// never reach the browser: a registration's is kept in the account, a
-// second step's in the step, a passwordless login's in a step of its own
-// with no user; each is taken out before it is checked, so that every
-// challenge answers once.
+// PIN or biometric, so it is two factors in one). A registration's
+// ceremony state is kept in the account and a second step's in the step,
+// each taken out before it is checked, so that every challenge answers
+// once; a passwordless login's, which begins before anyone is known, is
+// sealed in the browser's step cookie and its challenge recorded as spent
+// once answered (passkeystart.go).
 
 // maxPasskeys bounds the passkeys of one account.
 const maxPasskeys = 10
@@ -335,27 +333,16 @@ func (sa *SessionAuth) recordPasskeyUse(ctx context.Context, acct users.Account,
 }
 
 // passkeyLoginOptions begins a login without a password (login page,
-// form token "login"): the state goes into a step of its own, with no
-// user, that only the login form's passkey answer can take.
+// form token "login"). It keeps nothing on the server: the state goes
+// into the step cookie, sealed (passkeystart.go), where only the login
+// form's passkey answer reads it. Starts are not counted: they cost
+// nothing to keep, and each refused answer counts toward ip_limit.
 func (sa *SessionAuth) passkeyLoginOptions(w http.ResponseWriter, r *http.Request) error {
 	if sa.SecondFactor == factorsOff {
 		return sa.message(w, r, http.StatusNotFound, "second_factor_off", "Not found", "This site does not use passkeys.")
 	}
 	if result, err := sa.clientRefused(w, r); result != "" {
 		return err
-	}
-	// Each start keeps a challenge for five minutes, before anyone is
-	// known: a client may start ten times as many as ip_limit allows it
-	// failures, on a counter of their own (a login is no failure).
-	until, err := sa.throttle.Hit(r.Context(), sa.scope+"passkey:"+throttle.ClientKey(clientIP(r)),
-		throttle.Rule{Limit: 10*sa.IPLimit.Limit + 1, Window: time.Duration(sa.IPLimit.Window)}, now())
-	if err != nil {
-		return sa.unavailable(w, r, "passkey login", err)
-	}
-	if !until.IsZero() {
-		w.Header().Set("Retry-After", retryAfter(until))
-		return sa.message(w, r, http.StatusTooManyRequests, "throttled", "Too many attempts",
-			"Too many passkey logins were started from your network. Wait a while and try again.")
 	}
 	rp, err := sa.relyingParty(r)
 	if err != nil {
@@ -365,18 +352,11 @@ func (sa *SessionAuth) passkeyLoginOptions(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	at := now()
-	token, err := sa.tokens.Issue(r.Context(), onetime.Grant{
-		Kind:    onetime.Step,
-		Passkey: state,
-		Next:    webform.SafeNext(r.PostForm.Get("next")),
-		Created: at,
-		Expires: at.Add(stepLifetime),
-	})
+	sealed, err := sa.sealStart(r, passwordlessStart{State: state, Next: webform.SafeNext(r.PostForm.Get("next"))})
 	if err != nil {
 		return sa.unavailable(w, r, "passkey login", err)
 	}
-	sa.setStepCookie(w, r, token, int(stepLifetime.Seconds()))
+	sa.setStepCookie(w, r, sealed, int(stepLifetime.Seconds()))
 	return writeOptions(w, options)
 }
 
@@ -400,27 +380,19 @@ func (sa *SessionAuth) passkeyLogin(w http.ResponseWriter, r *http.Request) (str
 	if result, err := sa.clientRefused(w, r); result != "" {
 		return result, err
 	}
-	name, _ := sa.stepCookie(r)
-	token := session.CookieValue(r, name)
-	g, err := sa.tokens.Use(ctx, token, now())
+	start, err := sa.openStart(r)
 	switch {
-	case errors.Is(err, onetime.ErrInvalid) || errors.Is(err, onetime.ErrExpired):
+	case errors.Is(err, errNoStart):
 		return failed("passkey_expired", "")
 	case err != nil:
 		return loginBackendDown, sa.unavailable(w, r, "login", err)
-	}
-	if g.Kind != onetime.Step || g.User != "" || len(g.Passkey) == 0 {
-		if g.Kind == onetime.Step && g.User != "" {
-			sa.putStepBack(r, token, g, true) // a second step's: not this form's to spend
-		}
-		return failed("passkey_expired", "")
 	}
 	rp, err := sa.relyingParty(r)
 	if err != nil {
 		return failed("passkey_refused", "")
 	}
 	var acct users.Account
-	_, i, cred, err := rp.FinishDiscoverable(g.Passkey, []byte(r.PostForm.Get("credential")), func(handle []byte) (passkey.User, []passkey.Credential, error) {
+	_, i, cred, err := rp.FinishDiscoverable(start.State, []byte(r.PostForm.Get("credential")), func(handle []byte) (passkey.User, []passkey.Credential, error) {
 		a, err := sa.accountByPasskeyHandle(ctx, handle)
 		if err != nil {
 			return passkey.User{}, nil, err
@@ -436,6 +408,14 @@ func (sa *SessionAuth) passkeyLogin(w http.ResponseWriter, r *http.Request) (str
 		sa.logger.Info("passkey login refused", zap.String("client_ip", clientIP(r)), zap.Error(err))
 		return failed("passkey_refused", acct.Username)
 	}
+	// The answer verified: its challenge is spent, or this is a replay.
+	switch fresh, err := sa.spendStart(ctx, start); {
+	case err != nil:
+		return loginBackendDown, sa.unavailable(w, r, "login", err)
+	case !fresh:
+		sa.logger.Info("passkey login refused: its challenge was answered already", zap.String("client_ip", clientIP(r)))
+		return failed("passkey_replayed", acct.Username)
+	}
 	if !acct.CanLogIn() {
 		return failed(map[bool]string{true: "disabled", false: "pending"}[acct.Disabled], acct.Username)
 	}
@@ -445,14 +425,14 @@ func (sa *SessionAuth) passkeyLogin(w http.ResponseWriter, r *http.Request) (str
 	case err != nil:
 		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	}
-	s, err := sa.sessions.Start(w, r, acct, g.Remember, session.FactorPasskey)
+	s, err := sa.sessions.Start(w, r, acct, false, session.FactorPasskey)
 	if err != nil {
 		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	}
 	sa.clearStepCookie(w, r)
 	sa.rememberDevice(w, r, acct, sa.knownDevice(r, acct))
 	sa.auditEvent(r, "login", eventLogin, acct.Username, s.ID, zap.Bool("remember", s.Remember), zap.String("factors", s.Factors))
-	return loginOK, sa.loggedIn(w, r, http.StatusOK, s, g.Next)
+	return loginOK, sa.loggedIn(w, r, http.StatusOK, s, start.Next)
 }
 
 // accountByPasskeyHandle finds the account a passkey's user handle names:

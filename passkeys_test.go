@@ -203,27 +203,6 @@ func TestPasskeyRemovalNeedsThePassword(t *testing.T) {
 
 var passkeyField = regexp.MustCompile(`name="passkey" value="([^"]+)"`)
 
-// TestPasswordlessStartsAreBoundedPerClient: each start of a passwordless
-// login keeps a challenge before anyone is known, so a client may start
-// only ten times ip_limit in a window; a login with the password is not
-// affected.
-func TestPasswordlessStartsAreBoundedPerClient(t *testing.T) {
-	site(t, "session_auth /members/*", "registration open\n\t\tip_limit 2 15m\n\t\t"+fileBackend().lines(t))
-	newClient(t).register("alice", testPassword, "/")
-	c := newClient(t)
-	token := c.formToken("/auth/login")
-	for i := range 20 {
-		if r := c.post("/auth/login/passkey", url.Values{formTokenField: {token}}); r.status != http.StatusOK {
-			t.Fatalf("start %d of a passwordless login: %d; want 200 for 20", i+1, r.status)
-		}
-	}
-	r := c.post("/auth/login/passkey", url.Values{formTokenField: {token}})
-	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
-		t.Fatalf("start 21: %d; want 429 with Retry-After", r.status)
-	}
-	wantSeeOther(t, c.login("alice", testPassword, "/members/x"), "/members/x", "a password login from that client")
-}
-
 // TestCrossOriginPostsToTheSecondFactorAreRefused (rule 8): the second
 // step, and the three passkey starts, refuse another origin even with the
 // page's valid form token, and the step survives such a post.

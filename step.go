@@ -113,9 +113,9 @@ func (sa *SessionAuth) stepState(w http.ResponseWriter, r *http.Request, take bo
 		return g, acct, token, true, sa.unavailable(w, r, "second factor", err)
 	}
 	if g.Kind != onetime.Step || g.User == "" {
-		// A link's token, or a passwordless login's start, in this
-		// cookie: never spend it here (and leave a passwordless start's
-		// cookie to its login form).
+		// A link's token in this cookie: never spend it here. (A
+		// passwordless start, sealed, is no token: it reads as invalid
+		// above, and its cookie is left to its login form.)
 		if take {
 			_ = sa.tokens.Restore(ctx, token, g)
 		}

@@ -560,7 +560,7 @@ var set = []mutant{
 	},
 	// Second factors: a code counts only near now and only once; a passkey
 	// logs in alone only when registered to; a copied passkey is refused;
-	// passwordless starts are bounded per client; a setup's secret is
+	// (passwordless starts: set_passkeystart.go); a setup's secret is
 	// bound to its viewer; a session opened with the password alone does
 	// not change the factors of an account that has one.
 	{
@@ -582,11 +582,6 @@ var set = []mutant{
 		name: "passkey-sign-count-not-kept", rule: "2fa", file: "passkeys.go",
 		find: "\t\ta.Passkeys[j] = cred\n", repl: "\t\t_ = cred\n",
 		pkg: ".", tests: "TestPasskeysRegisterProveTheSecondStepAndLogInAlone",
-	},
-	{
-		name: "passwordless-starts-unbounded", rule: "2fa", file: "passkeys.go",
-		find: "Limit: 10*sa.IPLimit.Limit + 1,", repl: "Limit: 1 << 30,",
-		pkg: ".", tests: "TestPasswordlessStartsAreBoundedPerClient",
 	},
 	{
 		name: "password-only-session-changes-factors", rule: "2fa", file: "totp.go",

@@ -64,6 +64,39 @@ func (s *Files) Use(_ context.Context, token string, now time.Time) (Grant, erro
 	return g, err
 }
 
+// spentPath is where Spend records a value: a name no token's file can
+// have (those are the bare hash).
+func (s *Files) spentPath(value string) string { return filepath.Join(s.dir, spentPrefix+hash(value)) }
+
+const spentPrefix = "spent-"
+
+// Spend creates the value's file exclusively: creation succeeds once, in
+// any process. The file holds until, for Purge.
+func (s *Files) Spend(_ context.Context, value string, until time.Time) (bool, error) {
+	if !time.Now().Before(until) {
+		return false, nil // its time is over: it serves no more
+	}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return false, hidePath(err)
+	}
+	f, err := os.OpenFile(s.spentPath(value), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, hidePath(err)
+	}
+	_, err = f.WriteString(until.UTC().Format(time.RFC3339Nano))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	// Written or not, the value is spent: its file exists.
+	return true, hidePath(err)
+}
+
 func (s *Files) readFile(path string, now time.Time) (Grant, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -80,7 +113,8 @@ func (s *Files) readFile(path string, now time.Time) (Grant, error) {
 }
 
 // Purge removes the tokens that may be forgotten (expired for a while),
-// leftovers of a Use that did not finish among them, and tells how many.
+// leftovers of a Use that did not finish among them, and the spent values
+// whose time is over, and tells how many.
 func (s *Files) Purge(now time.Time) (int, error) {
 	entries, err := os.ReadDir(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -94,14 +128,24 @@ func (s *Files) Purge(now time.Time) (int, error) {
 		// A ".used-" file is a Use under way, or one that never finished
 		// (a crash): it goes like the others, when its grant may be
 		// forgotten; one that cannot be read goes after a day.
+		// A spent value's file goes once its time is over; one whose time
+		// was never written (a crash), after a day.
 		p := filepath.Join(s.dir, e.Name())
 		data, err := os.ReadFile(p)
 		if err != nil {
 			continue
 		}
-		g, err := decode(data)
-		stale := err == nil && !now.Before(keepUntil(g))
-		if err != nil && strings.Contains(e.Name(), ".used-") {
+		var stale bool
+		if strings.HasPrefix(e.Name(), spentPrefix) {
+			until, terr := time.Parse(time.RFC3339Nano, string(data))
+			stale = terr == nil && !now.Before(until)
+			err = terr
+		} else {
+			var g Grant
+			g, err = decode(data)
+			stale = err == nil && !now.Before(keepUntil(g))
+		}
+		if err != nil && (strings.Contains(e.Name(), ".used-") || strings.HasPrefix(e.Name(), spentPrefix)) {
 			info, ierr := e.Info()
 			stale = ierr == nil && now.Sub(info.ModTime()) > 24*time.Hour
 		}

@@ -74,6 +74,12 @@ type Store interface {
 	// complete (the username was taken, the backend failed), so the link
 	// still works.
 	Restore(ctx context.Context, token string, g Grant) error
+	// Spend records a value that must serve once but that this store did
+	// not issue (a passkey challenge that a sealed cookie carried), and
+	// tells whether it was fresh: of simultaneous calls with one value,
+	// one gets true; every later one false, until until has passed and
+	// the record is forgotten. Only the value's hash is kept.
+	Spend(ctx context.Context, value string, until time.Time) (fresh bool, err error)
 }
 
 // newToken is 256 bits from crypto/rand, URL-safe.

@@ -478,6 +478,8 @@ func exerciseFailingStore(t *testing.T, s onetime.Store) {
 	wantBackendError(t, "Use", err, token)
 	err = s.Restore(ctx, token, g)
 	wantBackendError(t, "Restore", err, token)
+	_, err = s.Spend(ctx, token, g.Expires)
+	wantBackendError(t, "Spend", err, token)
 }
 
 func TestRedisDownIsABackendFailureNotAnInvalidLink(t *testing.T) {

@@ -12,15 +12,36 @@ import (
 )
 
 // Redis keeps each token's grant under prefix+"token:"+its hash, expiring
-// a while after the grant does.
+// a while after the grant does, and each spent value under
+// prefix+"spent:"+its hash, expiring when its time is over.
 type Redis struct {
 	pool   *redis.Pool
 	prefix string
+	spent  string
 }
 
 // NewRedis returns the tokens under keyPrefix (a realm's prefix).
 func NewRedis(pool *redis.Pool, keyPrefix string) *Redis {
-	return &Redis{pool: pool, prefix: keyPrefix + "token:"}
+	return &Redis{pool: pool, prefix: keyPrefix + "token:", spent: keyPrefix + "spent:"}
+}
+
+// Spend sets the value's key only if it is absent (SET NX), which one
+// caller, on any instance, does.
+func (s *Redis) Spend(ctx context.Context, value string, until time.Time) (bool, error) {
+	ttl := time.Until(until).Milliseconds()
+	if ttl <= 0 {
+		return false, nil // its time is over: it serves no more
+	}
+	conn, err := redisutil.Conn(ctx, s.pool)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	reply, err := redis.DoContext(conn, ctx, "SET", s.spent+hash(value), "1", "NX", "PX", ttl)
+	if err != nil {
+		return false, fmt.Errorf("redis: %w", err)
+	}
+	return reply != nil, nil
 }
 
 func (s *Redis) Issue(ctx context.Context, g Grant) (string, error) {

@@ -3,17 +3,20 @@
 // discoverable with user verification, instead of it. It wraps
 // github.com/go-webauthn/webauthn and knows nothing of accounts, sessions or
 // pages: the caller keeps the Credentials in the account, the ceremony
-// state server-side, and decides what a successful ceremony grants.
+// state, and decides what a successful ceremony grants.
 //
 // Every ceremony has two halves. Begin returns the options JSON the
 // browser's navigator.credentials.create/get needs (templates/passkey.js
-// sends it there) and an opaque state. The caller stores the state
-// server-side, never in the browser, for at most StateLifetime, and hands
-// it to Finish together with the browser's answer. The caller MUST delete
-// the state when Finish runs, whatever the outcome: that deletion is what
-// makes each challenge single-use, since this package keeps nothing
-// between the two calls. A state names its ceremony, so a registration's
-// state finishes no login, a second-factor state no passwordless login.
+// sends it there) and an opaque state. The caller keeps the state for at
+// most StateLifetime, server-side or sealed (signed and encrypted, so that
+// only it can read or change it) in the browser, and hands it to Finish
+// together with the browser's answer. This package keeps nothing between
+// the two calls, so the caller MUST make each challenge single-use: delete
+// a server-side state when Finish runs, whatever the outcome; for a state
+// the browser carries, record its Challenge as spent, until the state
+// expires, once Finish has accepted an answer, and refuse a spent one. A
+// state names its ceremony, so a registration's state finishes no login,
+// a second-factor state no passwordless login.
 package passkey
 
 import (
@@ -262,6 +265,17 @@ func (r *Relying) open(kind string, data []byte) (state, error) {
 		return state{}, ErrState
 	}
 	return st, nil
+}
+
+// Challenge returns a state's challenge and when the state expires, for a
+// caller that keeps states in the browser and so must remember which
+// challenges were answered (see the package comment).
+func Challenge(st []byte) (challenge string, expires time.Time, err error) {
+	var s state
+	if err := json.Unmarshal(st, &s); err != nil || s.Session.Challenge == "" {
+		return "", time.Time{}, ErrState
+	}
+	return s.Session.Challenge, s.Expires, nil
 }
 
 func descriptors(creds []Credential) []protocol.CredentialDescriptor {

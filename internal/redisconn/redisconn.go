@@ -417,7 +417,7 @@ func NewPool(t Target) *redis.Pool {
 			return &guarded{Conn: conn}, nil
 		},
 		TestOnBorrow: func(c redis.Conn, lastUsed time.Time) error {
-			if time.Since(lastUsed) < idle {
+			if now().Sub(lastUsed) < idle {
 				return nil
 			}
 			if t.sentinel {
@@ -428,6 +428,10 @@ func NewPool(t Target) *redis.Pool {
 		},
 	}
 }
+
+// now is the clock of NewPool's idle check; tests move it instead of
+// waiting.
+var now = time.Now
 
 // errReadOnly marks a connection that reached a replica; the pool closes
 // a connection whose Err is set instead of keeping it.

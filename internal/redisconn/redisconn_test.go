@@ -304,6 +304,57 @@ func TestSentinelDialAndPoolRefuseAReplica(t *testing.T) {
 	}
 }
 
+// TestSentinelPoolRechecksAnIdleConnectionForTheMasterRole: a pooled
+// connection that sat idle past the check interval is asked ROLE before
+// it is handed out again; one to a server that became a replica
+// meanwhile is dropped, never used, even for a read that a replica
+// would answer (with data that may be stale, or another master's).
+func TestSentinelPoolRechecksAnIdleConnectionForTheMasterRole(t *testing.T) {
+	set, err := testredis.StartSentinels("idle", 1, 1, 10*time.Second)
+	if err != nil {
+		t.Fatalf("these tests need real redis-server and redis-server --sentinel: %v", err)
+	}
+	defer set.Close()
+	target, err := Parse(set.URL(0), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := NewPool(target)
+	defer pool.Close()
+	c := pool.Get()
+	if _, err := c.Do("SET", "k", "v"); err != nil {
+		t.Fatalf("SET through the pool: %v", err)
+	}
+	c.Close()
+	if n := pool.IdleCount(); n != 1 {
+		t.Fatalf("the pool holds %d idle connections; want the one just used", n)
+	}
+
+	// Demote the master behind the sentinel's back, and let the pooled
+	// connection sit idle past the interval: the clock moves, nobody waits.
+	admin, err := set.Master.Dial(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(set.Replicas[0].Addr, ":")
+	if _, err := admin.Do("REPLICAOF", host, port); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	now = func() time.Time { return time.Now().Add(2 * time.Second) }
+	defer func() { now = time.Now }()
+
+	c = pool.Get()
+	v, err := redis.String(c.Do("GET", "k"))
+	c.Close()
+	if err == nil || !strings.Contains(err.Error(), "not the master") {
+		t.Fatalf("a read through a connection idle past the check, to a demoted master = %q, %v; want a refusal saying it is not the master", v, err)
+	}
+	if n := pool.IdleCount(); n != 0 {
+		t.Fatalf("the pool kept %d connection(s) to a replica", n)
+	}
+}
+
 func waitFor(t *testing.T, within time.Duration, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)

@@ -58,6 +58,9 @@ type Authenticator struct {
 	Challenge []byte
 	// BackupEligible marks new passkeys as synced ones (BE and BS flags).
 	BackupEligible bool
+	// NoSignCount keeps every sign count at 0, as synced passkeys do: the
+	// site cannot tell a replayed answer by its count.
+	NoSignCount bool
 
 	mu    sync.Mutex
 	creds []*credential
@@ -257,7 +260,9 @@ func (a *Authenticator) Get(optionsJSON []byte) ([]byte, error) {
 	if c == nil {
 		return nil, ErrNoCredential
 	}
-	c.count++
+	if !a.NoSignCount {
+		c.count++
+	}
 	clientData, err := a.clientData("webauthn.get", p.Challenge)
 	if err != nil {
 		return nil, err
