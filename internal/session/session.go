@@ -290,7 +290,9 @@ func (m *Manager) ttl(rec Record, at time.Time) time.Duration {
 	return max(ttl, 0) + time.Minute
 }
 
-// Start logs the account's user in with a brand-new session, after ending
+// Start logs the account's user in with a brand-new session (a new login:
+// new Created, Expires and AuthenticatedAt; see Reissue for the same
+// login under a new id), after ending
 // the one the browser's cookie named, if any: an id that existed before
 // login is never the one that carries it. remember is honoured only where
 // remembering is on (Config.RememberMe > 0); otherwise the cookie ends with
@@ -321,6 +323,8 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Accou
 		Remember: remember,
 		Agent:    useragent.Summary(r.UserAgent()),
 		Factors:  clean(factors),
+		// A login is a proof of its credentials.
+		AuthenticatedAt: now,
 	}
 	if m.cfg.ClientIP != nil {
 		rec.IP = m.cfg.ClientIP(r)
