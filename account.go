@@ -123,7 +123,9 @@ func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) err
 		return seeOther(w, sa.PathPrefix+"/account?done=ended")
 	case "end-others":
 		// A new stamp ends every other session, also those no index lists
-		// and logins in flight; this browser gets a new session.
+		// and logins in flight; this browser's login goes on under a new
+		// id, with its deadlines and its last proof: no password was
+		// asked, so this makes nothing recent and nothing longer.
 		changed, err := users.RenewStamp(ctx, sa.users, acct.Username, acct.Stamp)
 		if errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound) {
 			return seeOther(w, sa.PathPrefix+"/account")
@@ -136,7 +138,7 @@ func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) err
 			sa.logger.Warn("other sessions ended by a new stamp, but deleting them failed (they end at their next request)",
 				zap.String("username", acct.Username), zap.Error(err))
 		}
-		renewed, err := sa.sessions.Start(w, r, changed, s.Remember, s.Factors)
+		renewed, err := sa.sessions.Reissue(w, r, s, changed, s.Factors, false)
 		if err != nil {
 			return sa.unavailable(w, r, "ending sessions", err)
 		}
@@ -156,7 +158,9 @@ func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) err
 // A wrong current password counts against the account's lock as a failed
 // login does (whoever holds the session must not get unlimited guesses).
 // Once set, the new stamp ends every session made before, on every
-// instance, and this browser gets a new session.
+// instance, and this browser's login goes on under a new id, recently
+// authenticated (the current password was just typed) but ending where
+// it always would.
 func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s session.Session, acct users.Account) error {
 	ctx := r.Context()
 	var form templates.Data
@@ -201,7 +205,7 @@ func (sa *SessionAuth) changePassword(w http.ResponseWriter, r *http.Request, s 
 		sa.logger.Warn("password changed, but ending the older sessions failed (they end at their next request)",
 			zap.String("username", acct.Username), zap.Error(err))
 	}
-	renewed, err := sa.sessions.Start(w, r, changed, s.Remember, s.Factors)
+	renewed, err := sa.sessions.Reissue(w, r, s, changed, s.Factors, true)
 	if err != nil {
 		return sa.unavailable(w, r, "password change", err)
 	}

@@ -165,8 +165,8 @@ func TestAdminActionsApplyAtOnceAndLeaveAnAuditLine(t *testing.T) {
 }
 
 // TestAdminActionsNeedARecentPassword: a login older than 10 minutes must
-// confirm the password before any action; a confirmation starts a fresh
-// session; a wrong one counts against the lock.
+// confirm the password before any action; a confirmation re-issues the
+// session under a new id; a wrong one counts against the lock.
 func TestAdminActionsNeedARecentPassword(t *testing.T) {
 	ada, _, cli, logFile := adminSetup(t, fileBackend(), "closed")
 	advance(11 * time.Minute)

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -20,16 +19,11 @@ import (
 // The admin page lets accounts with AdminRole run the realm's accounts
 // from a browser: find them, approve, disable or enable, set roles,
 // delete, end their sessions, and make invitation and reset links. Every
-// action is a POST with the page's form token, from a login at most
-// reauthAfter old (older ones confirm the password first, which starts a
-// fresh session), and leaves one line in the audit log.
+// action is a POST with the page's form token, from a session whose
+// password was proved at most reauthAfter ago (see recent.go; otherwise
+// the admin confirms it first), and leaves one line in the audit log.
 
-const (
-	adminPageSize = 50
-	// reauthAfter is how old a login may be for admin actions: a browser
-	// left logged in must not let a passer-by run the site.
-	reauthAfter = 10 * time.Minute
-)
+const adminPageSize = 50
 
 // adminNotices are what the page says after each action.
 var adminNotices = map[string]string{
@@ -57,10 +51,11 @@ func (sa *SessionAuth) adminOwner(w http.ResponseWriter, r *http.Request) (sessi
 	return s, acct, false, nil
 }
 
-// needsReauth tells whether the session's login is too old for admin
-// actions.
+// needsReauth tells whether the session's last proof of a credential is
+// too old for admin actions: every action, invitations and links
+// included, is judged on it.
 func (sa *SessionAuth) needsReauth(s session.Session) bool {
-	return now().Sub(s.Created) > reauthAfter
+	return !recentlyAuthenticated(s)
 }
 
 func (sa *SessionAuth) serveAdminPage(w http.ResponseWriter, r *http.Request) error {
@@ -134,15 +129,17 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 		if !ok {
 			return err
 		}
-		// A fresh session, with a fresh id, dates the confirmation.
-		if _, err := sa.sessions.Start(w, r, admin, s.Remember, s.Factors); err != nil {
+		// The password just typed is a proof: the session, under a new
+		// id, counts from now as recently authenticated; its lifetime
+		// still ends where the login's does.
+		if _, err := sa.sessions.Reissue(w, r, s, admin, s.Factors, true); err != nil {
 			return sa.unavailable(w, r, "admin page", err)
 		}
 		sa.auditLine(r, admin.Username, "confirm password", "")
 		return sa.backToAdmin(w, r, "confirmed")
 	}
 	if sa.needsReauth(s) {
-		return refuse(http.StatusUnauthorized, "Confirm your password first: your login is more than 10 minutes old.")
+		return refuse(http.StatusUnauthorized, "Confirm your password first: it was last checked more than 10 minutes ago.")
 	}
 	if action == "invite" {
 		return sa.adminInvite(w, r, s, admin)

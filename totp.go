@@ -387,16 +387,18 @@ func withFactor(s session.Session, f string) string {
 // its stamp in the same write: that has ended every other session, also a
 // login in flight, so that a session someone else opened before does not
 // outlive the change; deleting them makes every server forget them now.
-// This browser gets a new session of changed, with factors. A failure
-// here leaves the change made and this browser logged out, and is logged.
+// This browser's login goes on under a new id, as of changed, with
+// factors, recently authenticated (every change takes the password, see
+// accountFactorAction) but ending where it always would. A failure here
+// leaves the change made and this browser logged out, and is logged.
 func (sa *SessionAuth) afterFactorChange(w http.ResponseWriter, r *http.Request, s session.Session, changed users.Account, factors string) {
 	ctx := r.Context()
 	if _, err := sa.sessions.EndAllFor(ctx, changed.Username); err != nil {
 		sa.logger.Warn("second factors changed, but deleting the older sessions failed (they end at their next request)",
 			zap.String("username", changed.Username), zap.Error(err))
 	}
-	if _, err := sa.sessions.Start(w, r, changed, s.Remember, factors); err != nil {
-		sa.logger.Warn("second factors changed, but starting this browser's new session failed", zap.String("username", changed.Username), zap.Error(err))
+	if _, err := sa.sessions.Reissue(w, r, s, changed, factors, true); err != nil {
+		sa.logger.Warn("second factors changed, but re-issuing this browser's session failed", zap.String("username", changed.Username), zap.Error(err))
 		return
 	}
 	sa.rememberDevice(w, r, changed, sa.knownDevice(r, changed))

@@ -24,8 +24,8 @@ import (
 // The admin page and the one-time links it makes (DESIGN.md: /auth/admin,
 // one-time links; rules 16 and 17), walked through in real browsers.
 //
-// The admin page asks for the password again when the login behind it is
-// more than 10 minutes old. The plugin's clock is not reachable from this
+// The admin page asks for the password again when it was last proved more
+// than 10 minutes ago. The plugin's clock is not reachable from this
 // module, and a browser test cannot wait 10 minutes, so that part is left
 // to the root package's tests, which move the clock; here every admin
 // acts within minutes of logging in.

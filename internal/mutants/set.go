@@ -477,7 +477,7 @@ var set = []mutant{
 	},
 	{
 		name: "admin-action-without-a-recent-password", rule: "17", file: "adminpage.go",
-		find: "return now().Sub(s.Created) > reauthAfter", repl: "return false",
+		find: "return !recentlyAuthenticated(s)", repl: "return false",
 		pkg: ".", tests: "TestAdminActionsNeedARecentPassword",
 	},
 	{

@@ -21,6 +21,9 @@ func FuzzParseRecord(f *testing.F) {
 	f.Add("2|1|2|3|0|alice")
 	f.Add("3|1700000000000|1700000000000|1700086400000|1|STAMP|192.0.2.1|Firefox on Linux|alice")
 	f.Add("3|1|2|3|0|S|\x01ip|\xff\xfeagent|bob")
+	f.Add("4|1700000000000|1700000000000|1700086400000|0|STAMP|192.0.2.1|Firefox on Linux|password,totp|carol")
+	f.Add("5|1700000000000|1700000600000|1700086400000|1|STAMP|192.0.2.1|Firefox on Linux|password,totp|1700000300000|dave")
+	f.Add("5|1|2|3|0|S|||passkey|-4|a|b")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, data string) {
 		rec, err := parseRecord(data)

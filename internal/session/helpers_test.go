@@ -263,7 +263,8 @@ func inMemory(m *Manager, cookie *http.Cookie) bool {
 
 func sameRecord(a, b Record) bool {
 	return a.User == b.User && a.Stamp == b.Stamp && a.Remember == b.Remember &&
-		a.Created.Equal(b.Created) && a.Seen.Equal(b.Seen) && a.Expires.Equal(b.Expires) && a.Factors == b.Factors
+		a.Created.Equal(b.Created) && a.Seen.Equal(b.Seen) && a.Expires.Equal(b.Expires) && a.Factors == b.Factors &&
+		a.AuthenticatedAt.Equal(b.AuthenticatedAt)
 }
 
 // atMs is t as a store keeps it.
@@ -271,7 +272,7 @@ func atMs(t time.Time) time.Time { return time.UnixMilli(t.UnixMilli()) }
 
 // stored is rec as a store gives it back: times in whole milliseconds.
 func stored(rec Record) Record {
-	rec.Created, rec.Seen, rec.Expires = atMs(rec.Created), atMs(rec.Seen), atMs(rec.Expires)
+	rec.Created, rec.Seen, rec.Expires, rec.AuthenticatedAt = atMs(rec.Created), atMs(rec.Seen), atMs(rec.Expires), atMs(rec.AuthenticatedAt)
 	return rec
 }
 

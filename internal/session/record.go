@@ -18,6 +18,11 @@ type Record struct {
 	Seen     time.Time // last time the idle deadline was pushed back
 	Expires  time.Time // absolute deadline, Created plus the lifetime
 	Remember bool      // the user asked to be remembered
+	// AuthenticatedAt is when the user last proved a credential (a
+	// password, a second factor, a passkey) in this login: at login, or
+	// later at a password check that re-issued the session. "Recent"
+	// actions count from here, never from Created (DESIGN.md rule 18).
+	AuthenticatedAt time.Time
 	// IP and Agent are where the login came from, shown to the user on the
 	// account page: the client IP and a short browser/OS summary. Neither
 	// ever holds a '|' (see clean).
@@ -57,11 +62,12 @@ var ErrCorrupt = errors.New("session record is corrupt")
 var ErrNotFound = errors.New("session not found")
 
 // encodeRecord writes a record as one short line, far smaller and faster
-// than gob: "4|created|seen|expires|remember|stamp|ip|agent|factors|user",
-// times in Unix milliseconds. The stamp, the factors and the username never
-// hold a '|'.
+// than gob:
+// "5|created|seen|expires|remember|stamp|ip|agent|factors|authenticated|user",
+// times in Unix milliseconds. The stamp and the factors never hold a '|';
+// the username, last, may.
 func encodeRecord(b []byte, rec Record) []byte {
-	b = append(b, "4|"...)
+	b = append(b, "5|"...)
 	b = strconv.AppendInt(b, rec.Created.UnixMilli(), 10)
 	b = append(b, '|')
 	b = strconv.AppendInt(b, rec.Seen.UnixMilli(), 10)
@@ -79,6 +85,8 @@ func encodeRecord(b []byte, rec Record) []byte {
 	b = append(b, clean(rec.Agent)...)
 	b = append(b, '|')
 	b = append(b, clean(rec.Factors)...)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, rec.AuthenticatedAt.UnixMilli(), 10)
 	b = append(b, '|')
 	return append(b, rec.User...)
 }
@@ -101,50 +109,62 @@ func clean(s string) string {
 }
 
 // parseRecord reads what encodeRecord wrote, and the records of earlier
-// releases: version 3 had no factors (a password was the only one),
-// version 2 no IP and agent, version 1 no stamp either (accounts of that
-// time had none).
+// releases: version 4 had no authentication time (it reads as Created,
+// the login, which was the only proof those releases knew of), version 3
+// no factors either (a password was the only one), version 2 no IP and
+// agent, version 1 no stamp either (accounts of that time had none).
 func parseRecord(s string) (Record, error) {
 	version, rest, _ := strings.Cut(s, "|")
-	fields := 5
+	var fields int // how many follow the version, the username last
 	switch version {
 	case "1":
+		fields = 5
 	case "2":
 		fields = 6
 	case "3":
 		fields = 8
 	case "4":
 		fields = 9
+	case "5":
+		fields = 10
 	default:
 		return Record{}, ErrCorrupt
 	}
+	v := int(version[0] - '0')
 	parts := strings.SplitN(rest, "|", fields)
 	if len(parts) != fields || parts[fields-1] == "" {
 		return Record{}, ErrCorrupt
 	}
-	var ms [3]int64
-	for i := range ms {
-		v, err := strconv.ParseInt(parts[i], 10, 64)
+	// created, seen, expires, authenticated (a login's own time before
+	// version 5)
+	var ms [4]int64
+	times := [4]string{parts[0], parts[1], parts[2], parts[0]}
+	if v >= 5 {
+		times[3] = parts[8]
+	}
+	for i, text := range times {
+		n, err := strconv.ParseInt(text, 10, 64)
 		if err != nil {
 			return Record{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
-		ms[i] = v
+		ms[i] = n
 	}
 	rec := Record{
-		User:     parts[fields-1],
-		Created:  time.UnixMilli(ms[0]),
-		Seen:     time.UnixMilli(ms[1]),
-		Expires:  time.UnixMilli(ms[2]),
-		Remember: parts[3] == "1",
+		User:            parts[fields-1],
+		Created:         time.UnixMilli(ms[0]),
+		Seen:            time.UnixMilli(ms[1]),
+		Expires:         time.UnixMilli(ms[2]),
+		AuthenticatedAt: time.UnixMilli(ms[3]),
+		Remember:        parts[3] == "1",
+		Factors:         FactorPassword,
 	}
-	if version != "1" {
+	if v >= 2 {
 		rec.Stamp = parts[4]
 	}
-	if version == "3" || version == "4" {
+	if v >= 3 {
 		rec.IP, rec.Agent = clean(parts[5]), clean(parts[6])
 	}
-	rec.Factors = FactorPassword
-	if version == "4" {
+	if v >= 4 {
 		rec.Factors = clean(parts[7])
 	}
 	return rec, nil

@@ -292,7 +292,9 @@ func (m *Manager) ttl(rec Record, at time.Time) time.Duration {
 
 // Start logs the account's user in with a brand-new session, after ending
 // the one the browser's cookie named, if any: an id that existed before
-// login is never the one that carries it. remember is honoured only where
+// login is never the one that carries it. A login is new in every way (its
+// Created, Expires and AuthenticatedAt are now); Reissue is the same login
+// under a new id. remember is honoured only where
 // remembering is on (Config.RememberMe > 0); otherwise the cookie ends with
 // the browser. factors say how the user proved who they are (see
 // Record.Factors). It returns the new session.
@@ -321,6 +323,8 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Accou
 		Remember: remember,
 		Agent:    useragent.Summary(r.UserAgent()),
 		Factors:  clean(factors),
+		// A login is a proof of its credentials.
+		AuthenticatedAt: now,
 	}
 	if m.cfg.ClientIP != nil {
 		rec.IP = m.cfg.ClientIP(r)
