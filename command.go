@@ -655,19 +655,24 @@ func (sa *SessionAuth) openBackend(cfg []byte, action string) (*cliBackend, erro
 			close:  func() { pool.Close() },
 		}, nil
 	}
-	explicit := sa.UsersFile != ""
+	explicit, explicitSessions := sa.UsersFile != "", sa.SessionsDir != ""
 	sa.defaultFilePaths()
+	var files cliFiles
 	// unlock asks the server, by realm, and touches no file.
 	if action != "unlock" {
 		if err := sa.checkDataDirectory(explicit); err != nil {
 			return nil, err
 		}
+		var err error
+		if files, err = sa.cliFilesFor(explicit, explicitSessions); err != nil {
+			return nil, err
+		}
 	}
 	return &cliBackend{
 		where:    sa.UsersFile,
-		users:    users.NewFileStore(sa.UsersFile),
-		sessions: session.NewFiles(sa.SessionsDir),
-		tokens:   tokenFiles(sa.SessionsDir),
+		users:    users.NewFileStoreIn(files.users, sa.UsersFile),
+		sessions: session.NewFilesIn(files.sessions, sa.SessionsDir),
+		tokens:   onetime.NewFilesIn(files.sessions, linksDir(sa.SessionsDir)),
 		unlock: func(_ context.Context, username string) error {
 			return unlockInServer(cfg, sa.Realm, username)
 		},
