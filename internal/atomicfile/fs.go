@@ -45,6 +45,7 @@ type files interface {
 	ReadFile(name string) ([]byte, error)
 	Remove(name string) error
 	Rename(oldname, newname string) error
+	Link(oldname, newname string) error
 }
 
 // osFiles is the os package's operations, on paths.
@@ -57,6 +58,7 @@ func (osFiles) Open(name string) (*os.File, error)        { return os.Open(name)
 func (osFiles) ReadFile(name string) ([]byte, error)      { return os.ReadFile(name) }
 func (osFiles) Remove(name string) error                  { return os.Remove(name) }
 func (osFiles) Rename(oldname, newname string) error      { return os.Rename(oldname, newname) }
+func (osFiles) Link(oldname, newname string) error        { return os.Link(oldname, newname) }
 func (osFiles) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
 	return os.OpenFile(name, flag, perm)
 }
@@ -138,6 +140,11 @@ func (c FS) Remove(path string) error {
 // Rename is os.Rename; both paths must lie below the anchor.
 func (c FS) Rename(oldpath, newpath string) error {
 	return c.in(func(f files, n []string) error { return f.Rename(n[0], n[1]) }, oldpath, newpath)
+}
+
+// Link is os.Link; both paths must lie below the anchor.
+func (c FS) Link(oldpath, newpath string) error {
+	return c.in(func(f files, n []string) error { return f.Link(n[0], n[1]) }, oldpath, newpath)
 }
 
 // Write is the package's Write, within c.
