@@ -153,7 +153,7 @@ func TestCommandFailuresArePlainSentences(t *testing.T) {
 		{"name taken", cliPassword + "\n", []string{"add", "erin"}, "There is a user erin in realm " + testRealm + " already.\n"},
 		{"no such user", "", []string{"remove", "nobody"}, "There is no user nobody in realm " + testRealm + " (" + storeOf(lines) + ").\n"},
 		{"no username", "", []string{"remove"}, "Remove needs a username.\n"},
-		{"unknown action", "", []string{"frobnicate", "erin"}, "There is no action \"frobnicate\". Use add, password, remove, disable, enable, approve, invite, reset-link, unlock, list, role or second-factor.\n"},
+		{"unknown action", "", []string{"frobnicate", "erin"}, "There is no action \"frobnicate\". Use add, password, remove, disable, enable, approve, invite, reset-link, unlock, list, role, second-factor, export or import.\n"},
 		{"unknown realm", "", []string{"list", "--realm", "elsewhere"}, "The config has no realm \"elsewhere\". Its realms: " + testRealm + ".\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -38,7 +38,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "session-auth",
-		Usage: "add|password|remove|disable|enable|approve|invite|reset-link|unlock|list|role|second-factor [--config <path>] [--adapter <name>] [--realm <name>] [--role <role>]... [--expires <duration>] [--site <url>] [--verbose] [add|remove] [<username>] [<role>...]",
+		Usage: "add|password|remove|disable|enable|approve|invite|reset-link|unlock|list|role|second-factor|export|import [--config <path>] [--adapter <name>] [--realm <name>] [--role <role>]... [--expires <duration>] [--site <url>] [--file <path>] [--replace] [--keys-from <path>] [--verbose] [add|remove] [<username>] [<role>...]",
 		Short: "Manages the accounts of a session_auth realm",
 		Long: `
 Adds, lists and removes the accounts of a session_auth realm, sets their
@@ -77,6 +77,18 @@ how an owner lets people in.
                                       her sessions; she logs in with the
                                       password alone, or sets up a new app at
                                       once where the site requires one
+  caddy session-auth export [--file accounts.jsonl]
+                                      writes every account of the realm, as
+                                      its store keeps it (password hashes
+                                      included), one JSON line each, to the
+                                      file (made new, mode 0600) or stdout
+  caddy session-auth import [--file accounts.jsonl] [--replace] [--keys-from old/Caddyfile]
+                                      reads an export into the realm's store:
+                                      all of it or, at a bad line or a taken
+                                      name (without --replace), nothing. To
+                                      move a realm from files to Redis or
+                                      back: export with the old config,
+                                      import with the new
 
 On a terminal the password is read twice without echo; otherwise one line is
 read from stdin, for scripts: printf '%s\n' "$PW" | caddy session-auth add bob
@@ -93,6 +105,9 @@ directory; as root it refuses to start a store the server would not read.`,
 			cmd.Flags().StringArray("role", nil, "With add or invite: a role to give the new account (repeat it for more)")
 			cmd.Flags().String("expires", "", "With invite or reset-link: how long the link works (default: 7d for invite, 1h for reset-link)")
 			cmd.Flags().String("site", "", "With invite or reset-link: the site's address, to print a whole link (https://example.com)")
+			cmd.Flags().String("file", "", "With export or import: the export file (default: standard output or input)")
+			cmd.Flags().Bool("replace", false, "With import: overwrite accounts of the same names (default: refuse, importing nothing)")
+			cmd.Flags().String("keys-from", "", "With import: the config the export was made with, to seal authenticator apps again for this realm")
 			cmd.Args = cobra.MinimumNArgs(1)
 			cmd.SilenceErrors = true
 			cmd.SilenceUsage = true
@@ -126,8 +141,8 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	args := fl.Args()
 	action := args[0]
 	verbose := fl.Bool("verbose")
-	if !slices.Contains([]string{"add", "password", "remove", "disable", "enable", "approve", "invite", "reset-link", "unlock", "list", "role", "second-factor"}, action) {
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("there is no action %q. Use add, password, remove, disable, enable, approve, invite, reset-link, unlock, list, role or second-factor", action)
+	if !slices.Contains([]string{"add", "password", "remove", "disable", "enable", "approve", "invite", "reset-link", "unlock", "list", "role", "second-factor", "export", "import"}, action) {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("there is no action %q. Use add, password, remove, disable, enable, approve, invite, reset-link, unlock, list, role, second-factor, export or import", action)
 	}
 	if err := checkArgs(args); err != nil {
 		return caddy.ExitCodeFailedStartup, err
@@ -138,6 +153,10 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 		return caddy.ExitCodeFailedStartup, fmt.Errorf("--role goes with add or invite; to change the roles of an account, use role add or role remove")
 	}
 	link, err := readLinkFlags(fl, action)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	move, err := readMoveFlags(fl, action)
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
@@ -189,6 +208,12 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 	}
 	if action == "second-factor" {
 		return resetFactorsCommand(ctx, sa, b, args[2])
+	}
+	if action == "export" {
+		return exportCommand(ctx, sa, b, move)
+	}
+	if action == "import" {
+		return importCommand(ctx, sa, b, move, fl.String("adapter"))
 	}
 	username, err := users.Normalize(args[1])
 	if err != nil {
@@ -272,8 +297,8 @@ func cmdSessionAuth(fl caddycmd.Flags) (int, error) {
 func checkArgs(args []string) error {
 	action := args[0]
 	switch {
-	case action == "list" && len(args) > 1:
-		return errors.New("list takes no username")
+	case (action == "list" || action == "export" || action == "import") && len(args) > 1:
+		return fmt.Errorf("%s takes no username", action)
 	case action == "invite" && len(args) > 1:
 		return errors.New("invite takes no username: the invited person chooses one")
 	case action == "role" && (len(args) < 2 || args[1] != "add" && args[1] != "remove"):
@@ -285,7 +310,7 @@ func checkArgs(args []string) error {
 	case action == "second-factor" && (len(args) != 3 || args[1] != "reset"):
 		return errors.New("second-factor takes reset and a username, as in second-factor reset alice")
 	case action == "second-factor":
-	case action != "role" && action != "list" && action != "invite" && len(args) < 2:
+	case action != "role" && action != "list" && action != "invite" && action != "export" && action != "import" && len(args) < 2:
 		return fmt.Errorf("%s needs a username", action)
 	case action != "role" && len(args) > 2:
 		return fmt.Errorf("%s takes one username, not %d words", action, len(args)-1)
@@ -617,6 +642,9 @@ type cliBackend struct {
 	unlock   func(ctx context.Context, username string) error
 	settle   func() // waits until no server serves a session from before a change
 	close    func()
+	// key reads the realm's generated key, or makes it as the server
+	// would when create is set (see cliKeys).
+	key func(ctx context.Context, create bool) ([]byte, error)
 }
 
 // changeAccount changes an account, has every server forget what it
@@ -651,25 +679,36 @@ func (sa *SessionAuth) openBackend(cfg []byte, action string) (*cliBackend, erro
 			unlock: func(ctx context.Context, username string) error {
 				return unlockAccount(ctx, counters, "", username)
 			},
+			key: func(ctx context.Context, create bool) ([]byte, error) {
+				return redisKey(ctx, pool, prefix+"cookie_key", create)
+			},
 			settle: func() {}, // the announcement has waited for every server
 			close:  func() { pool.Close() },
 		}, nil
 	}
-	explicit := sa.UsersFile != ""
+	explicit, explicitSessions := sa.UsersFile != "", sa.SessionsDir != ""
 	sa.defaultFilePaths()
+	var files cliFiles
 	// unlock asks the server, by realm, and touches no file.
 	if action != "unlock" {
 		if err := sa.checkDataDirectory(explicit); err != nil {
 			return nil, err
 		}
+		var err error
+		if files, err = sa.cliFilesFor(explicit, explicitSessions); err != nil {
+			return nil, err
+		}
 	}
 	return &cliBackend{
 		where:    sa.UsersFile,
-		users:    users.NewFileStore(sa.UsersFile),
-		sessions: session.NewFiles(sa.SessionsDir),
-		tokens:   tokenFiles(sa.SessionsDir),
+		users:    users.NewFileStoreIn(files.users, sa.UsersFile),
+		sessions: session.NewFilesIn(files.sessions, sa.SessionsDir),
+		tokens:   onetime.NewFilesIn(files.sessions, linksDir(sa.SessionsDir)),
 		unlock: func(_ context.Context, username string) error {
 			return unlockInServer(cfg, sa.Realm, username)
+		},
+		key: func(_ context.Context, create bool) ([]byte, error) {
+			return fileKey(files.sessions, sa.SessionsDir, create)
 		},
 		// The server cannot be told; it forgets within MemoryBound.
 		settle: func() { time.Sleep(session.MemoryBound) },

@@ -92,6 +92,9 @@ func runCLI(t *testing.T, stdin string, args ...string) (string, int, error) {
 	fs.StringArray("role", nil, "")
 	fs.String("expires", "", "")
 	fs.String("site", "", "")
+	fs.String("file", "", "")
+	fs.Bool("replace", false, "")
+	fs.String("keys-from", "", "")
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parsing %q: %v", args, err)
 	}

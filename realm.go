@@ -146,8 +146,9 @@ func siteAddresses(h httpcaddyfile.Helper) []string {
 
 // describeRealm logs, once at start, which realm and store this handler
 // uses and how many accounts it holds, and warns when the realm is empty
-// while the store holds others (a site's addresses changed, say) or the
-// layout of a release before realms.
+// while the store holds others (a site's addresses changed, say), or the
+// file backend holds the realm's accounts while it uses Redis (a move that
+// left them behind), or the layout of a release before realms.
 func (sa *SessionAuth) describeRealm() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -160,6 +161,7 @@ func (sa *SessionAuth) describeRealm() {
 	if len(accounts) > 0 {
 		return
 	}
+	sa.warnIfLeftInFiles(ctx)
 	others, legacy := sa.otherRealms(ctx)
 	if len(others) > 0 {
 		sa.logger.Warn("this realm has no accounts, but others in the same store do; if the site's addresses changed, name its old realm with the realm subdirective",

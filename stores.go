@@ -357,7 +357,10 @@ func acquireFileSessions(dir string, logger *zap.Logger) (*session.Files, error)
 // tokenFiles keeps the invite and reset links of the realm whose sessions
 // are in sessionsDir.
 func tokenFiles(sessionsDir string) *onetime.Files {
-	return onetime.NewFiles(filepath.Join(sessionsDir, "links"))
+	return onetime.NewFiles(linksDir(sessionsDir))
 }
+
+// linksDir is where tokenFiles keeps them.
+func linksDir(sessionsDir string) string { return filepath.Join(sessionsDir, "links") }
 
 func releaseFileSessions(dir string) { _, _ = fileSessionDirs.Delete(filepath.Clean(dir)) }

@@ -26,6 +26,7 @@ import (
 // same moment are not coordinated: the later rename wins.
 type FileStore struct {
 	path  string
+	files atomicfile.FS
 	state *fileState
 }
 
@@ -44,7 +45,12 @@ var (
 // NewFileStore returns a store kept in the file at path. The file and its
 // parent directories are created on the first write; until then the store
 // is empty.
-func NewFileStore(path string) *FileStore {
+func NewFileStore(path string) *FileStore { return NewFileStoreIn(atomicfile.FS{}, path) }
+
+// NewFileStoreIn is NewFileStore with its file reached through files: a
+// confined FS keeps every read and write of it below its anchor, links
+// included (the CLI run as root, see atomicfile.FS).
+func NewFileStoreIn(files atomicfile.FS, path string) *FileStore {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
@@ -56,7 +62,7 @@ func NewFileStore(path string) *FileStore {
 		st = &fileState{}
 		fileStates[path] = st
 	}
-	return &FileStore{path: path, state: st}
+	return &FileStore{path: path, files: files, state: st}
 }
 
 var _ Store = (*FileStore)(nil)
@@ -169,7 +175,7 @@ func (s *FileStore) modify(ctx context.Context, change func(map[string]Account) 
 // read. A missing file is an empty store; an unreadable or corrupt one is an
 // error, never an empty store, because the next write would erase it.
 func (s *FileStore) refresh() error {
-	info, err := os.Stat(s.path)
+	info, err := s.files.Stat(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		s.state.accounts, s.state.info = map[string]Account{}, nil
 		return nil
@@ -181,7 +187,7 @@ func (s *FileStore) refresh() error {
 		old.Size() == info.Size() && old.ModTime().Equal(info.ModTime()) {
 		return nil
 	}
-	data, err := os.ReadFile(s.path)
+	data, err := s.files.ReadFile(s.path)
 	if err != nil {
 		return fmt.Errorf("users file %s: %w", s.path, err)
 	}
@@ -226,7 +232,7 @@ func (s *FileStore) write(m map[string]Account) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("users file %s: encoding: %w", s.path, err)
 	}
-	info, err := atomicfile.WriteInfo(s.path, append(data, '\n'), 0o600)
+	info, err := s.files.WriteInfo(s.path, append(data, '\n'), 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("users file %s: %w", s.path, err)
 	}

@@ -4,10 +4,13 @@
 // It is written here rather than taken from a library because it must also
 // keep the owner and mode of the file it replaces: an operator who runs the
 // CLI as root must not leave the server (running as another user) unable to
-// read its own accounts. renameio does neither that nor Windows.
+// read its own accounts. renameio does neither that nor Windows. For the
+// same operator it also offers a confined FS (see fs.go), whose operations
+// never leave a folder, whatever links someone planted in it.
 package atomicfile
 
 import (
+	"crypto/rand"
 	"errors"
 	"io/fs"
 	"os"
@@ -30,26 +33,40 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 // WriteInfo is Write that also returns the new file's FileInfo, taken
 // before the rename, so that a write by another process just after this
 // one is never mistaken for it.
-func WriteInfo(path string, data []byte, perm fs.FileMode) (info fs.FileInfo, err error) {
+func WriteInfo(path string, data []byte, perm fs.FileMode) (fs.FileInfo, error) {
+	return writeInfo(osFiles{}, path, data, perm)
+}
+
+// writeInfo is WriteInfo on files, for a name that files understands.
+func writeInfo(files files, path string, data []byte, perm fs.FileMode) (info fs.FileInfo, err error) {
 	dir := filepath.Dir(path)
-	if err := makeFolders(dir); err != nil {
+	if err := makeFolders(files, dir); err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	tmp, err := createTemp(files, dir, filepath.Base(path))
 	if err != nil {
 		return nil, err
 	}
+	tmpName := filepath.Join(dir, filepath.Base(tmp.Name()))
 	defer func() {
 		if err != nil {
 			tmp.Close()
-			os.Remove(tmp.Name())
+			files.Remove(tmpName)
 		}
 	}()
-	if old, statErr := os.Stat(path); statErr == nil {
+	old, statErr := files.Stat(path)
+	switch {
+	case statErr == nil:
 		perm = old.Mode().Perm()
 		keepOwner(tmp, old)
-	} else if folder, statErr := os.Stat(dir); statErr == nil {
-		keepOwner(tmp, folder) // a new file belongs to whoever owns its folder
+	case !errors.Is(statErr, fs.ErrNotExist):
+		// Not replaced blindly: within a confined FS, a link that leads
+		// outside it is an error here, and the link stays as it is.
+		return nil, statErr
+	default:
+		if folder, err := files.Stat(dir); err == nil {
+			keepOwner(tmp, folder) // a new file belongs to whoever owns its folder
+		}
 	}
 	if err := tmp.Chmod(perm); err != nil {
 		return nil, err
@@ -66,24 +83,37 @@ func WriteInfo(path string, data []byte, perm fs.FileMode) (info fs.FileInfo, er
 	if err := tmp.Close(); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := files.Rename(tmpName, path); err != nil {
 		return nil, err
 	}
-	if d, err := os.Open(dir); err == nil {
+	if d, err := files.Open(dir); err == nil {
 		_ = d.Sync() // some systems cannot sync a folder; the data is on disk
 		d.Close()
 	}
 	return info, nil
 }
 
+// createTemp makes a new, empty file in dir named after base, as
+// os.CreateTemp(dir, "."+base+".*.tmp") would.
+func createTemp(files files, dir, base string) (*os.File, error) {
+	for {
+		name := filepath.Join(dir, "."+base+"."+rand.Text()[:12]+".tmp")
+		f, err := files.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue // 60 random bits met another: try again
+		}
+		return f, err
+	}
+}
+
 // makeFolders makes dir and its missing parents with mode 0700, each with
 // the owner and group of the nearest folder that existed. A folder that
 // another process makes meanwhile is left as that process made it.
-func makeFolders(dir string) error {
+func makeFolders(files files, dir string) error {
 	var missing []string
 	var like fs.FileInfo
 	for d := filepath.Clean(dir); ; {
-		info, err := os.Stat(d)
+		info, err := files.Stat(d)
 		if err == nil {
 			like = info
 			break
@@ -99,7 +129,7 @@ func makeFolders(dir string) error {
 		d = parent
 	}
 	for i := len(missing) - 1; i >= 0; i-- {
-		err := os.Mkdir(missing[i], 0o700)
+		err := files.Mkdir(missing[i], 0o700)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -107,7 +137,7 @@ func makeFolders(dir string) error {
 			return err
 		}
 		if like != nil {
-			if err := giveFolder(missing[i], like); err != nil {
+			if err := giveFolder(files, missing[i], like); err != nil {
 				return err
 			}
 		}

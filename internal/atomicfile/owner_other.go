@@ -11,4 +11,4 @@ import (
 func keepOwner(*os.File, fs.FileInfo) {}
 
 // giveFolder does nothing where files have no Unix owner.
-func giveFolder(string, fs.FileInfo) error { return nil }
+func giveFolder(files, string, fs.FileInfo) error { return nil }

@@ -21,13 +21,14 @@ func keepOwner(f *os.File, like fs.FileInfo) {
 // this process may (as root); elsewhere the folder is the caller's already.
 // It changes the owner through a handle opened without following a link,
 // so a folder swapped for a link to another file (by whoever may write in
-// its parent) is refused, never given away.
-func giveFolder(path string, like fs.FileInfo) error {
+// its parent) is refused, never given away. (Within a confined FS the
+// root may follow a link instead, but only to a folder below its anchor.)
+func giveFolder(files files, path string, like fs.FileInfo) error {
 	st, ok := like.Sys().(*syscall.Stat_t)
 	if !ok {
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	f, err := files.OpenFile(path, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return fmt.Errorf("the new folder %s changed while it was made: %w", path, err)
 	}

@@ -39,7 +39,7 @@ func TestGiveFolderNeverFollowsALink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := giveFolder(link, like); err == nil {
+	if err := giveFolder(osFiles{}, link, like); err == nil {
 		t.Fatal("giveFolder accepted a link in place of the folder")
 	}
 	if u, g := owner(t, target); u != uid || g != gid {

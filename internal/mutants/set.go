@@ -353,8 +353,8 @@ var set = []mutant{
 	},
 	{
 		name: "files-end-forgets-before-removing", rule: "memory", file: "internal/session/files.go",
-		find: "\ts.mu.Lock()\n\terr := os.Remove(s.path(id))\n\ts.mu.Unlock()\n\ts.subs.dropSession(id)\n",
-		repl: "\ts.subs.dropSession(id)\n\ts.mu.Lock()\n\terr := os.Remove(s.path(id))\n\ts.mu.Unlock()\n",
+		find: "\ts.mu.Lock()\n\terr := s.files.Remove(s.path(id))\n\ts.mu.Unlock()\n\ts.subs.dropSession(id)\n",
+		repl: "\ts.subs.dropSession(id)\n\ts.mu.Lock()\n\terr := s.files.Remove(s.path(id))\n\ts.mu.Unlock()\n",
 		pkg:  "./internal/session", tests: "TestFilesEndRemovesTheFileBeforeItForgets|TestFilesEndIsFinalForReadsRacingIt",
 	},
 	{
@@ -510,7 +510,7 @@ var set = []mutant{
 	},
 	{
 		name: "files-end-keeps-index-entry", rule: "index", file: "internal/session/files.go",
-		find: "_ = os.Remove(filepath.Join(s.userDir(rec.User), id))", repl: "_ = rec",
+		find: "_ = s.files.Remove(filepath.Join(s.userDir(rec.User), id))", repl: "_ = rec",
 		pkg: "./internal/session", tests: "TestIndexForgetsEndedSessions",
 	},
 
@@ -527,7 +527,7 @@ var set = []mutant{
 	},
 	{
 		name: "new-folders-stay-roots", rule: "cli", file: "internal/atomicfile/atomicfile.go",
-		find: "if err := giveFolder(missing[i], like); err != nil {", repl: "if err := error(nil); err != nil {",
+		find: "if err := giveFolder(files, missing[i], like); err != nil {", repl: "if err := error(nil); err != nil {",
 		pkg: "./internal/atomicfile", tests: "TestWriteGivesNewFoldersTheOwnerOfTheNearestExistingOne",
 	},
 	{

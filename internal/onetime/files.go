@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,10 +14,18 @@ import (
 // Files keeps each token's grant in a file named by its hash, in a folder
 // of its own. Use renames the file away before reading it: a rename
 // succeeds once, so only one caller, in any process, gets the grant.
-type Files struct{ dir string }
+type Files struct {
+	dir   string
+	files atomicfile.FS // the os package's own, or confined (the CLI as root)
+}
 
 // NewFiles returns the tokens under dir.
 func NewFiles(dir string) *Files { return &Files{dir: dir} }
+
+// NewFilesIn is NewFiles with the folder reached through files: a confined
+// FS keeps every operation below its anchor, links included (the CLI run
+// as root, see atomicfile.FS).
+func NewFilesIn(files atomicfile.FS, dir string) *Files { return &Files{dir: dir, files: files} }
 
 func (s *Files) path(token string) string { return filepath.Join(s.dir, hash(token)) }
 
@@ -35,7 +42,7 @@ func (s *Files) Restore(_ context.Context, token string, g Grant) error {
 	if err != nil {
 		return err
 	}
-	return hidePath(atomicfile.Write(s.path(token), data, 0o600))
+	return hidePath(s.files.Write(s.path(token), data, 0o600))
 }
 
 func (s *Files) Peek(_ context.Context, token string, now time.Time) (Grant, error) {
@@ -50,7 +57,7 @@ func (s *Files) Use(_ context.Context, token string, now time.Time) (Grant, erro
 		return Grant{}, ErrInvalid
 	}
 	taken := s.path(token) + ".used-" + newToken()[:16]
-	if err := os.Rename(s.path(token), taken); errors.Is(err, fs.ErrNotExist) {
+	if err := s.files.Rename(s.path(token), taken); errors.Is(err, fs.ErrNotExist) {
 		return Grant{}, ErrInvalid
 	} else if err != nil {
 		return Grant{}, hidePath(err)
@@ -58,9 +65,9 @@ func (s *Files) Use(_ context.Context, token string, now time.Time) (Grant, erro
 	g, err := s.readFile(taken, now)
 	if errors.Is(err, ErrExpired) {
 		// Kept, so that the link goes on saying it expired.
-		return g, errors.Join(err, hidePath(os.Rename(taken, s.path(token))))
+		return g, errors.Join(err, hidePath(s.files.Rename(taken, s.path(token))))
 	}
-	os.Remove(taken)
+	s.files.Remove(taken)
 	return g, err
 }
 
@@ -98,7 +105,7 @@ func (s *Files) Spend(_ context.Context, value string, until time.Time) (bool, e
 }
 
 func (s *Files) readFile(path string, now time.Time) (Grant, error) {
-	data, err := os.ReadFile(path)
+	data, err := s.files.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Grant{}, ErrInvalid
 	}
@@ -116,7 +123,7 @@ func (s *Files) readFile(path string, now time.Time) (Grant, error) {
 // leftovers of a Use that did not finish among them, and the spent values
 // whose time is over, and tells how many.
 func (s *Files) Purge(now time.Time) (int, error) {
-	entries, err := os.ReadDir(s.dir)
+	entries, err := s.files.ReadDir(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
@@ -131,7 +138,7 @@ func (s *Files) Purge(now time.Time) (int, error) {
 		// A spent value's file goes once its time is over; one whose time
 		// was never written (a crash), after a day.
 		p := filepath.Join(s.dir, e.Name())
-		data, err := os.ReadFile(p)
+		data, err := s.files.ReadFile(p)
 		if err != nil {
 			continue
 		}
@@ -149,7 +156,7 @@ func (s *Files) Purge(now time.Time) (int, error) {
 			info, ierr := e.Info()
 			stale = ierr == nil && now.Sub(info.ModTime()) > 24*time.Hour
 		}
-		if stale && os.Remove(p) == nil {
+		if stale && s.files.Remove(p) == nil {
 			n++
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,7 +29,8 @@ import (
 // may write back a file the CLI has just removed; the session is still
 // over, because its stamp no longer matches the account.)
 type Files struct {
-	dir string
+	dir   string
+	files atomicfile.FS // the os package's own, or confined (the CLI as root)
 	// mu keeps a refresh from writing back a session that an end removed
 	// while the refresh was under way.
 	mu   sync.Mutex
@@ -41,6 +41,11 @@ type Files struct {
 // folder must be shared (see the caller's caddy.UsagePool), so that they
 // serialise their writes and hear each other's ends.
 func NewFiles(dir string) *Files { return &Files{dir: dir} }
+
+// NewFilesIn is NewFiles with the folder reached through files: a confined
+// FS keeps every operation below its anchor, links included (the CLI run
+// as root, see atomicfile.FS).
+func NewFilesIn(files atomicfile.FS, dir string) *Files { return &Files{dir: dir, files: files} }
 
 // fileNamePrefix marks session files, so the purge never touches anything else.
 const fileNamePrefix = "s_"
@@ -60,7 +65,7 @@ func (s *Files) userDir(user string) string {
 // file never came is dropped when the index is next read).
 func (s *Files) Create(_ context.Context, rec Record, ttl time.Duration) (string, error) {
 	id := NewID()
-	if err := atomicfile.Write(filepath.Join(s.userDir(rec.User), id), nil, 0o600); err != nil {
+	if err := s.files.Write(filepath.Join(s.userDir(rec.User), id), nil, 0o600); err != nil {
 		return "", hidePath(err)
 	}
 	return id, s.write(id, rec, ttl)
@@ -77,7 +82,7 @@ func justListed(e fs.DirEntry) bool {
 // session file is gone (but for ones just made, see justListed).
 func (s *Files) Sessions(_ context.Context, user string) ([]Stored, error) {
 	dir := s.userDir(user)
-	entries, err := os.ReadDir(dir)
+	entries, err := s.files.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -98,7 +103,7 @@ func (s *Files) Sessions(_ context.Context, user string) ([]Stored, error) {
 			// Create lists the id before it writes the session: this one
 			// may be on its way.
 		case err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt):
-			_ = os.Remove(filepath.Join(dir, id))
+			_ = s.files.Remove(filepath.Join(dir, id))
 		default:
 			return nil, err
 		}
@@ -111,7 +116,7 @@ func (s *Files) Load(_ context.Context, id string) (Record, error) {
 	if !validID(id) {
 		return Record{}, ErrCorrupt
 	}
-	f, err := os.Open(s.path(id))
+	f, err := s.files.Open(s.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return Record{}, ErrNotFound
 	}
@@ -137,7 +142,7 @@ func (s *Files) Refresh(_ context.Context, id string, rec Record, ttl time.Durat
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := os.Stat(s.path(id)); errors.Is(err, fs.ErrNotExist) {
+	if _, err := s.files.Stat(s.path(id)); errors.Is(err, fs.ErrNotExist) {
 		return ErrNotFound
 	}
 	return s.write(id, rec, ttl)
@@ -152,11 +157,11 @@ func (s *Files) End(_ context.Context, id string) (bool, error) {
 	}
 	rec, recErr := s.Load(context.Background(), id)
 	s.mu.Lock()
-	err := os.Remove(s.path(id))
+	err := s.files.Remove(s.path(id))
 	s.mu.Unlock()
 	s.subs.dropSession(id)
 	if recErr == nil {
-		_ = os.Remove(filepath.Join(s.userDir(rec.User), id))
+		_ = s.files.Remove(filepath.Join(s.userDir(rec.User), id))
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -206,7 +211,7 @@ func (s *Files) Purge(now time.Time) (int, error) {
 // removeEach reads every session file and removes those that doomed,
 // given the file's two lines, picks.
 func (s *Files) removeEach(doomed func(head, record string) bool) (int, error) {
-	entries, err := os.ReadDir(s.dir)
+	entries, err := s.files.ReadDir(s.dir)
 	if err != nil {
 		return 0, hidePath(err)
 	}
@@ -216,7 +221,7 @@ func (s *Files) removeEach(doomed func(head, record string) bool) (int, error) {
 		if !ok || !validID(id) {
 			continue
 		}
-		data, err := os.ReadFile(s.path(id))
+		data, err := s.files.ReadFile(s.path(id))
 		if err != nil {
 			continue // gone meanwhile
 		}
@@ -236,7 +241,7 @@ func (s *Files) removeEach(doomed func(head, record string) bool) (int, error) {
 func (s *Files) write(id string, rec Record, ttl time.Duration) error {
 	purgeAfter := time.Now().Add(ttl).Unix()
 	data := append(strconv.AppendInt(nil, purgeAfter, 10), '\n')
-	return hidePath(atomicfile.Write(s.path(id), encodeRecord(data, rec), 0o600))
+	return hidePath(s.files.Write(s.path(id), encodeRecord(data, rec), 0o600))
 }
 
 // hidePath drops file names from an error (see atomicfile.HidePath).

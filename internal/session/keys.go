@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -144,8 +143,12 @@ func RedisKey(ctx context.Context, pool *redis.Pool, key string) ([]byte, error)
 // if the file does not exist. The key is written to a temporary file and
 // hard-linked into place, which fails if another process got there first;
 // then that process's key is read.
-func FileKey(path string) ([]byte, error) {
-	k, err := os.ReadFile(path)
+func FileKey(path string) ([]byte, error) { return FileKeyIn(atomicfile.FS{}, path) }
+
+// FileKeyIn is FileKey with the file reached through files (a confined FS
+// for the CLI run as root, see atomicfile.FS).
+func FileKeyIn(files atomicfile.FS, path string) ([]byte, error) {
+	k, err := files.ReadFile(path)
 	if err == nil {
 		if len(k) < 32 {
 			return nil, fmt.Errorf("cookie key in %s is too short", path)
@@ -156,12 +159,12 @@ func FileKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	tmp := filepath.Join(filepath.Dir(path), ".key-"+NewID())
-	if err := atomicfile.Write(tmp, securecookie.GenerateRandomKey(keyBytes), 0o600); err != nil {
+	if err := files.Write(tmp, securecookie.GenerateRandomKey(keyBytes), 0o600); err != nil {
 		return nil, err
 	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+	defer files.Remove(tmp)
+	if err := files.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
-	return FileKey(path)
+	return FileKeyIn(files, path)
 }
