@@ -123,23 +123,23 @@ func normalizeUsers(names []string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
-// ruleSelects tells whether any rule selects r.
-func (sa *SessionAuth) ruleSelects(r *http.Request) (bool, error) {
+// ruleSelects tells whether any rule selects any of the readings rs.
+func (sa *SessionAuth) ruleSelects(rs readings) (bool, error) {
 	for i := range sa.Allow {
-		if ok, err := sa.Allow[i].match.AnyMatchWithError(r); ok || err != nil {
+		if ok, err := rs.selectedBy(sa.Allow[i].match); ok || err != nil {
 			return ok, err
 		}
 	}
 	return false, nil
 }
 
-// refusingRule returns the first rule that selects r and that the
-// session's user does not pass, or nil when the user passes every rule
-// that selects r.
-func (sa *SessionAuth) refusingRule(r *http.Request, s session.Session) (*AccessRule, error) {
+// refusingRule returns the first rule that selects any of the readings rs
+// and that the session's user does not pass, or nil when the user passes
+// every rule that selects any of them.
+func (sa *SessionAuth) refusingRule(rs readings, s session.Session) (*AccessRule, error) {
 	for i := range sa.Allow {
 		rule := &sa.Allow[i]
-		selects, err := rule.match.AnyMatchWithError(r)
+		selects, err := rs.selectedBy(rule.match)
 		if err != nil {
 			return nil, err
 		}

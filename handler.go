@@ -16,7 +16,9 @@ import (
 // ServeHTTP serves the pages under PathPrefix itself and guards the rest:
 // protected requests need a live session whose user passes every access
 // rule that selects the request; others pass on, with the user's
-// placeholders set when they bring one.
+// placeholders set when they bring one. Both are judged on every reading
+// of the path an app may make (pathreadings.go), and whatever passes on
+// goes without the plugin's own cookies (owncookies.go).
 func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if sa.userHeader != "" || sa.rolesHeader != "" {
 		// A client must never speak for the user or the user's roles: its
@@ -26,7 +28,8 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	if route, ok := sa.authRoute(r.URL.Path); ok {
 		return sa.serveAuthPage(w, r, route)
 	}
-	protected, err := sa.isProtected(r)
+	rs := readingsOf(r)
+	protected, err := sa.isProtected(rs)
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
@@ -34,7 +37,7 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	if err != nil {
 		if !protected {
 			sa.debug("no session placeholders: backend unavailable", err)
-			return next.ServeHTTP(w, r)
+			return sa.passOn(w, r, next)
 		}
 		sa.logger.Warn("protected request refused: session backend unavailable",
 			zap.String("client_ip", clientIP(r)), zap.Error(err))
@@ -64,13 +67,13 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 		h["Vary"] = append(h["Vary"], "Cookie")
 	}
 	if !protected {
-		return next.ServeHTTP(w, r)
+		return sa.passOn(w, r, next)
 	}
 	if !s.LoggedIn() {
 		return sa.challenge(w, r)
 	}
 	if len(sa.Allow) > 0 {
-		refusing, err := sa.refusingRule(r, s)
+		refusing, err := sa.refusingRule(rs, s)
 		if err != nil {
 			return caddyhttp.Error(http.StatusInternalServerError, err)
 		}
@@ -80,6 +83,12 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 		}
 	}
 	sa.gateCount.allowed.Inc()
+	return sa.passOn(w, r, next)
+}
+
+// passOn hands r to the next handler without the plugin's own cookies.
+func (sa *SessionAuth) passOn(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	sa.dropOwnCookies(r.Header)
 	return next.ServeHTTP(w, r)
 }
 
@@ -105,15 +114,16 @@ func (sa *SessionAuth) authRoute(p string) (string, bool) {
 }
 
 // isProtected tells whether a request needs a session: the handler's
-// matcher selects it, or an access rule does.
-func (sa *SessionAuth) isProtected(r *http.Request) (bool, error) {
+// matcher selects any reading of its path, or an access rule does (see
+// pathreadings.go).
+func (sa *SessionAuth) isProtected(rs readings) (bool, error) {
 	if len(sa.protect) == 0 {
 		return true, nil
 	}
-	if ok, err := sa.protect.AnyMatchWithError(r); ok || err != nil {
+	if ok, err := rs.selectedBy(sa.protect); ok || err != nil {
 		return ok, err
 	}
-	return sa.ruleSelects(r)
+	return sa.ruleSelects(rs)
 }
 
 // challenge sends a browser to the login page and tells anything else 401,

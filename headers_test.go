@@ -4,6 +4,7 @@ package sessionauth
 // style.
 
 import (
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -35,6 +36,31 @@ func TestPagesCarrySecurityHeaders(t *testing.T) {
 	for _, r := range []response{c.register("fred", testPassword, "/"), c.login("fred", testPassword, "/"), c.logout()} {
 		if len(r.header.Values("Set-Cookie")) > 0 && r.header.Get("Cache-Control") != "no-store" {
 			t.Errorf("a response that sets the session cookie must be no-store: %d %q", r.status, r.header.Get("Cache-Control"))
+		}
+	}
+}
+
+// TestResponsesWithASessionVaryByCookie: a page answered for a session,
+// protected or public, says that it depends on the cookie, so that no cache
+// hands one user's page to another or to a visitor without one.
+func TestResponsesWithASessionVaryByCookie(t *testing.T) {
+	site(t, "session_auth /members/*", "registration open\n\t\t"+fileBackend().lines(t))
+	c := newClient(t)
+	c.register("vera", testPassword, "/")
+	for _, tc := range []struct{ path, cacheControl string }{
+		{"/members/x", "private, no-store"},
+		{"/greet.html", "private"},
+		{"/public.txt", "private"},
+	} {
+		r := c.get(tc.path)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d", tc.path, r.status)
+		}
+		if vary := strings.Join(r.header.Values("Vary"), ", "); !strings.Contains(vary, "Cookie") {
+			t.Errorf("%s with a session: Vary %q lacks Cookie", tc.path, vary)
+		}
+		if got := r.header.Get("Cache-Control"); got != tc.cacheControl {
+			t.Errorf("%s with a session: Cache-Control %q, want %q", tc.path, got, tc.cacheControl)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -136,4 +137,91 @@ http://localhost:9080 {
 			}
 		}
 	})
+}
+
+// TestEitherIdentityHeaderAloneStillStripsForgedCopies: with only
+// roles_header set, or only user_header, a client's copies of that header
+// are removed in every spelling, on public and protected requests, logged
+// in or not, and a logged-in request carries exactly the plugin's value
+// (DESIGN rule 11). Caddy drops names with "_" or "." unless the server
+// lets them through, and then drops the hyphenated name instead: both
+// servers are tried.
+func TestEitherIdentityHeaderAloneStillStripsForgedCopies(t *testing.T) {
+	servers := map[string]string{
+		"plain server": "",
+		"server that lets _ and . through": `servers :9080 {
+		expected_underscore_headers X_Remote_User X_Remote_Roles
+		expected_dot_headers X.Remote.User X.Remote.Roles
+	}`,
+	}
+	for _, tc := range []struct {
+		option, header, want string // the one option set, its header, and what sam's requests carry
+	}{
+		{"roles_header X-Remote-Roles", "X-Remote-Roles", "staff"},
+		{"user_header X-Remote-User", "X-Remote-User", "sam"},
+	} {
+		for server, serverOptions := range servers {
+			t.Run(tc.option+"/"+server, func(t *testing.T) {
+				clockSkew.Store(0)
+				// The app is plain Go, which keeps every spelling apart;
+				// it reports each one a CGI app would read as the header.
+				upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					var seen []string
+					for name, values := range r.Header {
+						if sameHeaderName(name, tc.header) {
+							seen = append(seen, values...)
+						}
+					}
+					fmt.Fprintf(w, "app saw %q", seen)
+				}))
+				t.Cleanup(upstream.Close)
+				lines, store := accessStores()[0].setup(t, testRealm)
+				loadCaddyfile(t, fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	skip_install_trust
+	%s
+	log {
+		output file %s
+	}
+}
+
+http://localhost:9080 {
+	session_auth /members/* {
+		bcrypt_cost 10
+		%s
+		%s
+	}
+	reverse_proxy %s
+}
+`, serverOptions, filepath.Join(t.TempDir(), "caddy.log"), tc.option, lines, upstream.Listener.Addr()))
+				seedAccounts(t, store, map[string][]string{"sam": {"staff"}})
+				forged := strings.ToLower(tc.header)
+				app := func(c *client, path string) string {
+					t.Helper()
+					req, _ := http.NewRequest(http.MethodGet, baseURL+path, nil)
+					for _, name := range []string{tc.header, forged, strings.ReplaceAll(tc.header, "-", "_"), strings.ReplaceAll(forged, "-", ".")} {
+						req.Header[name] = []string{"admin"}
+					}
+					r := c.do(req)
+					if r.status != http.StatusOK {
+						t.Fatalf("GET %s: %d %q", path, r.status, r.body)
+					}
+					return r.body
+				}
+				if got := app(newClient(t), "/public"); got != `app saw []` {
+					t.Fatalf("anonymous public request with forged copies: %s; the app must see none", got)
+				}
+				sam := loggedIn(t, "sam")
+				want := fmt.Sprintf("app saw [%q]", tc.want)
+				for _, path := range []string{"/members/x", "/public"} {
+					if got := app(sam, path); got != want {
+						t.Fatalf("sam's request to %s with forged copies: %s; want %s", path, got, want)
+					}
+				}
+			})
+		}
+	}
 }

@@ -316,7 +316,7 @@ var set = []mutant{
 	},
 	{
 		name: "rule-does-not-protect", rule: "access", file: "handler.go",
-		find: "\treturn sa.ruleSelects(r)\n", repl: "\treturn false, nil\n",
+		find: "\treturn sa.ruleSelects(rs)\n", repl: "\treturn false, nil\n",
 		pkg: ".", tests: "TestAccessRulesDecideWhoSeesWhat|TestPathTricksNeverGetPastARule",
 	},
 	{
