@@ -142,7 +142,7 @@ func (sa *SessionAuth) login(w http.ResponseWriter, r *http.Request) (string, er
 	if stampChecked != nil {
 		stampChecked(username)
 	}
-	sa.rehashIfCostChanged(ctx, acct, r.PostForm.Get("password"))
+	sa.rehashIfCostChanged(r, acct, r.PostForm.Get("password"))
 	if step := sa.nextStep(acct); step != stepNone {
 		// No reset of the failure count: wrong codes count on it, and a
 		// right password must not wipe them out.
@@ -241,12 +241,13 @@ func (sa *SessionAuth) checkPassword(acct users.Account, found bool, password st
 // pay the new cost), and so tell who exists. It keeps the stamp (the
 // password is the same), needs a free bcrypt slot, and is skipped quietly
 // when there is none or the account changed meanwhile.
-func (sa *SessionAuth) rehashIfCostChanged(ctx context.Context, acct users.Account, password string) {
+func (sa *SessionAuth) rehashIfCostChanged(r *http.Request, acct users.Account, password string) {
 	cost, err := bcrypt.Cost(acct.Hash)
 	if err != nil || cost == sa.BcryptCost {
 		return
 	}
-	release, ok := bcryptAdmission.Enter(ctx)
+	ctx := r.Context()
+	release, ok := bcryptAdmission.Enter(ctx, admissionKey(r))
 	if !ok {
 		return
 	}
