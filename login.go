@@ -44,7 +44,9 @@ var (
 // handleLogin checks a username and password. Every failure, whatever its
 // cause (no such user, wrong password, locked account, a password changed
 // while it was being checked), costs one bcrypt comparison and gets the
-// same answer, so none can be told from another. Each attempt is counted
+// same answer, so none can be told from another; the one exception is a
+// known device whose own budget is spent, which already knows the account
+// (see deviceSpent). Each attempt is counted
 // in the metrics by its result and timed.
 func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	started := time.Now()
@@ -94,6 +96,9 @@ func (sa *SessionAuth) login(w http.ResponseWriter, r *http.Request) (string, er
 	locked, err := sa.locked(ctx, lock, validName)
 	if err != nil {
 		return loginBackendDown, sa.unavailable(w, r, "login", err)
+	}
+	if device != "" && locked {
+		return sa.deviceSpent(w, r, form, username, lock)
 	}
 	ok := false
 	answered, err := sa.inBcryptSlot(w, r, "login", func() {
@@ -158,6 +163,31 @@ func (sa *SessionAuth) login(w http.ResponseWriter, r *http.Request) (string, er
 	sa.rememberDevice(w, r, acct, device)
 	sa.auditEvent(r, "login", eventLogin, username, s.ID, zap.Bool("remember", s.Remember), zap.Bool("known_device", device != ""), zap.String("factors", s.Factors))
 	return loginOK, sa.loggedIn(w, r, http.StatusOK, s, form.Next)
+}
+
+// deviceSpent answers a login from a known device whose own failure
+// budget is spent (rule 19): the generic failure, without any bcrypt
+// work, as quickly as the per-IP refusal, so a client that holds its own
+// account's device cookie cannot turn its guesses into bcrypt work for
+// everyone's cores.
+//
+// Rule 5 (every failure costs one bcrypt, so the time taken does not tell
+// an unknown name from a wrong password or a locked account) still holds
+// for every other browser. Here the time can tell nothing: the device
+// cookie is signed for this account under its current password, so the
+// browser knows already that the account exists and has logged in as it,
+// and the lock it learns of is its own budget, spent by its own failures
+// (a stranger's guesses count on the account's key, never on a device's).
+//
+// The exemption from the per-IP limit (rule 15) is for a device in good
+// standing: once its budget is spent it is held to the client's limit
+// like any browser, and each refusal counts against the client, so a
+// client hammering with such a cookie is soon refused with 429.
+func (sa *SessionAuth) deviceSpent(w http.ResponseWriter, r *http.Request, form templates.Data, username, lock string) (string, error) {
+	if result, err := sa.clientRefused(w, r); result != "" {
+		return result, err
+	}
+	return sa.loginFailed(w, r, form, username, lock, false, "locked")
 }
 
 // failReason says, for the audit log only, why a login failed; the user
