@@ -45,6 +45,7 @@ func init() {
 //		remember_me   <duration>
 //		bcrypt_cost   <int>
 //		min_password_length <int>
+//		max_sessions  <int>
 //		template_dir  <path>
 //		title         <site name>
 //		user_header   <name>
@@ -245,6 +246,10 @@ func (sa *SessionAuth) unmarshalOption(d *caddyfile.Dispenser, opt string) error
 		err = oneInt(d, &sa.BcryptCost)
 	case "min_password_length":
 		err = oneInt(d, &sa.MinPasswordLength)
+	case "max_sessions":
+		if err = oneInt(d, &sa.MaxSessions); err == nil && sa.MaxSessions < 1 {
+			err = d.Errf("max_sessions must be at least 1, not %d", sa.MaxSessions)
+		}
 	case "template_dir":
 		err = oneString(d, &sa.TemplateDir)
 	case "title":

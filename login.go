@@ -44,7 +44,9 @@ var (
 // handleLogin checks a username and password. Every failure, whatever its
 // cause (no such user, wrong password, locked account, a password changed
 // while it was being checked), costs one bcrypt comparison and gets the
-// same answer, so none can be told from another. Each attempt is counted
+// same answer, so none can be told from another; the one exception is a
+// known device whose own budget is spent, which already knows the account
+// (see deviceSpent). Each attempt is counted
 // in the metrics by its result and timed.
 func (sa *SessionAuth) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	started := time.Now()
@@ -95,6 +97,9 @@ func (sa *SessionAuth) login(w http.ResponseWriter, r *http.Request) (string, er
 	if err != nil {
 		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	}
+	if device != "" && locked {
+		return sa.deviceSpent(w, r, form, username, lock)
+	}
 	ok := false
 	answered, err := sa.inBcryptSlot(w, r, "login", func() {
 		ok = sa.checkPassword(acct, found, r.PostForm.Get("password"))
@@ -142,7 +147,7 @@ func (sa *SessionAuth) login(w http.ResponseWriter, r *http.Request) (string, er
 	if stampChecked != nil {
 		stampChecked(username)
 	}
-	sa.rehashIfCostChanged(ctx, acct, r.PostForm.Get("password"))
+	sa.rehashIfCostChanged(r, acct, r.PostForm.Get("password"))
 	if step := sa.nextStep(acct); step != stepNone {
 		// No reset of the failure count: wrong codes count on it, and a
 		// right password must not wipe them out.
@@ -158,6 +163,31 @@ func (sa *SessionAuth) login(w http.ResponseWriter, r *http.Request) (string, er
 	sa.rememberDevice(w, r, acct, device)
 	sa.auditEvent(r, "login", eventLogin, username, s.ID, zap.Bool("remember", s.Remember), zap.Bool("known_device", device != ""), zap.String("factors", s.Factors))
 	return loginOK, sa.loggedIn(w, r, http.StatusOK, s, form.Next)
+}
+
+// deviceSpent answers a login from a known device whose own failure
+// budget is spent (rule 19): the generic failure, without any bcrypt
+// work, as quickly as the per-IP refusal, so a client that holds its own
+// account's device cookie cannot turn its guesses into bcrypt work for
+// everyone's cores.
+//
+// Rule 5 (every failure costs one bcrypt, so the time taken does not tell
+// an unknown name from a wrong password or a locked account) still holds
+// for every other browser. Here the time can tell nothing: the device
+// cookie is signed for this account under its current password, so the
+// browser knows already that the account exists and has logged in as it,
+// and the lock it learns of is its own budget, spent by its own failures
+// (a stranger's guesses count on the account's key, never on a device's).
+//
+// The exemption from the per-IP limit (rule 15) is for a device in good
+// standing: once its budget is spent it is held to the client's limit
+// like any browser, and each refusal counts against the client, so a
+// client hammering with such a cookie is soon refused with 429.
+func (sa *SessionAuth) deviceSpent(w http.ResponseWriter, r *http.Request, form templates.Data, username, lock string) (string, error) {
+	if result, err := sa.clientRefused(w, r); result != "" {
+		return result, err
+	}
+	return sa.loginFailed(w, r, form, username, lock, false, "locked")
 }
 
 // failReason says, for the audit log only, why a login failed; the user
@@ -241,12 +271,13 @@ func (sa *SessionAuth) checkPassword(acct users.Account, found bool, password st
 // pay the new cost), and so tell who exists. It keeps the stamp (the
 // password is the same), needs a free bcrypt slot, and is skipped quietly
 // when there is none or the account changed meanwhile.
-func (sa *SessionAuth) rehashIfCostChanged(ctx context.Context, acct users.Account, password string) {
+func (sa *SessionAuth) rehashIfCostChanged(r *http.Request, acct users.Account, password string) {
 	cost, err := bcrypt.Cost(acct.Hash)
 	if err != nil || cost == sa.BcryptCost {
 		return
 	}
-	release, ok := bcryptAdmission.Enter(ctx)
+	ctx := r.Context()
+	release, ok := bcryptAdmission.Enter(ctx, admissionKey(r))
 	if !ok {
 		return
 	}

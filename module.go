@@ -165,6 +165,12 @@ type SessionAuth struct {
 	// least 8. Default: 8.
 	MinPasswordLength int `json:"min_password_length,omitempty"`
 
+	// MaxSessions caps the live sessions of one account: a login that
+	// would pass it ends that account's oldest sessions first, so no
+	// client can fill the backend with one account's sessions by logging
+	// in over and over. At least 1. Default: 100.
+	MaxSessions int `json:"max_sessions,omitempty"`
+
 	// AccountLimit locks an account after this many failed logins within the
 	// window, for browsers that have not logged in as its user before; a
 	// browser that has (it holds a device cookie) has a budget of its own,
@@ -288,6 +294,7 @@ const (
 	defaultLifetime    = 24 * time.Hour
 	defaultRememberMe  = 30 * 24 * time.Hour
 	defaultAdminRole   = "admin"
+	defaultMaxSessions = 100
 
 	defaultAccountFailures   = 5
 	defaultAccountWindow     = 15 * time.Minute
@@ -358,6 +365,7 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 		Idle:       time.Duration(sa.IdleTimeout),
 		Lifetime:   time.Duration(sa.Lifetime),
 		RememberMe: time.Duration(*sa.RememberMe),
+		MaxPerUser: sa.MaxSessions,
 		Now:        now,
 		ClientIP:   clientIP,
 		Hits:       metrics.cache.WithLabelValues(sa.Realm, "hit"),
@@ -394,6 +402,9 @@ func (sa *SessionAuth) applyDefaults() {
 	}
 	if sa.MinPasswordLength == 0 {
 		sa.MinPasswordLength = users.DefaultMinPasswordLength
+	}
+	if sa.MaxSessions == 0 {
+		sa.MaxSessions = defaultMaxSessions
 	}
 	if sa.Registration == "" {
 		sa.Registration = "closed"
@@ -503,6 +514,9 @@ func (sa *SessionAuth) Validate() error {
 	}
 	if sa.MinPasswordLength < users.DefaultMinPasswordLength || sa.MinPasswordLength > users.MaxPasswordBytes {
 		return fmt.Errorf("min_password_length must be from %d to %d, not %d", users.DefaultMinPasswordLength, users.MaxPasswordBytes, sa.MinPasswordLength)
+	}
+	if sa.MaxSessions < 1 {
+		return fmt.Errorf("max_sessions must be at least 1, not %d", sa.MaxSessions)
 	}
 	for _, rl := range []struct {
 		name string

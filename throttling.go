@@ -102,11 +102,19 @@ func (sa *SessionAuth) countClientFailure(ctx context.Context, r *http.Request) 
 // cores it shares out.
 var bcryptAdmission = throttle.NewBcryptAdmission()
 
-// inBcryptSlot runs work once a bcrypt slot is free; when the server is
-// saturated it answers 503, quickly, instead, and answered tells the
-// caller to return err.
+// admissionKey is who a bcrypt computation is for, for the admission's
+// fair shares (rule 19): the client IP (IPv6 by /64), in every realm, as
+// the cores are. Not the device: a device cookie stands for one account,
+// so a client holding several accounts' cookies would get a share for
+// each; and a known device whose budget is spent gets no bcrypt at all
+// (see login).
+func admissionKey(r *http.Request) string { return throttle.ClientKey(clientIP(r)) }
+
+// inBcryptSlot runs work once a bcrypt slot is free; when the server, or
+// this client's fair share of it, is saturated it answers 503, quickly,
+// instead, and answered tells the caller to return err.
 func (sa *SessionAuth) inBcryptSlot(w http.ResponseWriter, r *http.Request, what string, work func()) (answered bool, err error) {
-	release, ok := bcryptAdmission.Enter(r.Context())
+	release, ok := bcryptAdmission.Enter(r.Context(), admissionKey(r))
 	if ok {
 		defer release()
 		work()

@@ -44,6 +44,9 @@ type Config struct {
 	// ClientIP is the request's client address as the site trusts it
 	// (Caddy's client_ip), kept with the session for the user to see.
 	ClientIP func(*http.Request) string
+	// MaxPerUser caps the live sessions of one account: a login past it
+	// ends that account's oldest sessions (see capSessions). 0 caps nothing.
+	MaxPerUser int
 	// Hits and Misses count the requests with a cookie that Current
 	// answered from memory, and those it had to read from the store (a
 	// Prometheus counter fits); nil counts nothing.
@@ -331,6 +334,9 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Accou
 	}
 	id, err := m.store.Create(r.Context(), rec, m.ttl(rec, now))
 	if err != nil {
+		return Session{}, err
+	}
+	if err := m.capSessions(r.Context(), acct, Stored{ID: id, Record: rec}); err != nil {
 		return Session{}, err
 	}
 	value, err := securecookie.EncodeMulti(name, id, codecs...)
