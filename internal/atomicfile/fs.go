@@ -204,3 +204,32 @@ func (c FS) FindLink(path string) (string, error) {
 	}
 	return link, nil
 }
+
+// CreateNew writes data, synced, to a new file at path made with perm
+// (folders on the way made as Write makes them), and fails with an error
+// that wraps fs.ErrExist when the file is there already: creation succeeds
+// once, in any process. A file that fails to write whole still exists.
+func (c FS) CreateNew(path string, data []byte, perm fs.FileMode) error {
+	if c.anchor != "" {
+		if err := makeFolders(osFiles{}, c.anchor); err != nil {
+			return err
+		}
+	}
+	return c.in(func(f files, n []string) error {
+		if err := makeFolders(f, filepath.Dir(n[0])); err != nil {
+			return err
+		}
+		file, err := f.OpenFile(n[0], os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		if err != nil {
+			return err
+		}
+		_, err = file.Write(data)
+		if err == nil {
+			err = file.Sync()
+		}
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}, path)
+}

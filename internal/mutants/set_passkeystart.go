@@ -18,8 +18,8 @@ func init() {
 			pkg: ".", tests: "TestAPasswordlessStartLogsInOnce",
 		},
 		{
-			name: "spent-file-not-exclusive", rule: "2fa", file: "internal/onetime/files.go",
-			find: "os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)", repl: "os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)",
+			name: "spent-file-not-exclusive", rule: "2fa", file: "internal/atomicfile/fs.go",
+			find: "f.OpenFile(n[0], os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)", repl: "f.OpenFile(n[0], os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)",
 			pkg: "./internal/onetime", tests: "TestASpentValueIsFreshOnce|TestOnlyOneOfSimultaneousSpendsIsFresh",
 		},
 		{

@@ -83,25 +83,13 @@ func (s *Files) Spend(_ context.Context, value string, until time.Time) (bool, e
 	if !time.Now().Before(until) {
 		return false, nil // its time is over: it serves no more
 	}
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return false, hidePath(err)
-	}
-	f, err := os.OpenFile(s.spentPath(value), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err := s.files.CreateNew(s.spentPath(value), []byte(until.UTC().Format(time.RFC3339Nano)), 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}
-	if err != nil {
-		return false, hidePath(err)
-	}
-	_, err = f.WriteString(until.UTC().Format(time.RFC3339Nano))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	// Written or not, the value is spent: its file exists.
-	return true, hidePath(err)
+	// Written whole or not, a file that was made spends the value; one that
+	// could not be made is a failure of the store.
+	return err == nil, hidePath(err)
 }
 
 func (s *Files) readFile(path string, now time.Time) (Grant, error) {
