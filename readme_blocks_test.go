@@ -12,11 +12,7 @@ import (
 // was tested.
 func readmeBlock(t *testing.T, after string) string {
 	t.Helper()
-	data, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(data)
+	text := readmeText(t)
 	i := strings.Index(text, after)
 	if i < 0 {
 		t.Fatalf("README.md: no %q", after)
@@ -33,4 +29,14 @@ func readmeBlock(t *testing.T, after string) string {
 		t.Fatalf("README.md: the block after %q does not end", after)
 	}
 	return text[:end]
+}
+
+// readmeText is README.md.
+func readmeText(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
