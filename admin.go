@@ -35,8 +35,9 @@ func (adminAPI) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision runs at each config load, before the routes are taken: it
-// gets the audit logger exactly as a handler does (http.handlers.
-// session_auth, then audit), so the same include and exclude apply.
+// gets the audit logger exactly as a handler gets its own (the handler
+// module's logger, named audit), so the log blocks that route the
+// handlers' audit lines route this one too.
 func (a *adminAPI) Provision(ctx caddy.Context) error {
 	a.audit = ctx.Logger(SessionAuth{}).Named("audit") // auditLogger
 	return nil
