@@ -26,7 +26,6 @@ import (
 var accountNotices = map[string]string{
 	"password":        "Your password is changed. Your other sessions are logged out.",
 	"ended":           "That session is logged out.",
-	"gone":            "That session had ended already.",
 	"others":          "Your other sessions are logged out.",
 	"totp":            "Your authenticator app is set up. Logins now ask for its code after the password.",
 	"totp-removed":    "Your authenticator app is removed. Logins ask only for your password now.",
@@ -117,7 +116,10 @@ func (sa *SessionAuth) handleAccount(w http.ResponseWriter, r *http.Request) err
 			return sa.unavailable(w, r, "ending a session", err)
 		}
 		if !ended {
-			return seeOther(w, sa.PathPrefix+"/account?done=gone")
+			// Ended already, or never this user's: the same to them, and
+			// said, not a redirect that looks like success.
+			return sa.render(w, http.StatusNotFound, "message.html", templates.Data{Heading: "Session not found", Retry: sa.PathPrefix + "/account",
+				Message: "None of your sessions has that reference: it has ended already, or it was never yours."})
 		}
 		sa.auditEvent(r, "session ended by its user", eventSessionEnded, acct.Username, s.ID, zap.String("ended", r.PostForm.Get("session")))
 		return seeOther(w, sa.PathPrefix+"/account?done=ended")

@@ -43,6 +43,15 @@ func (c *client) accountAction(form url.Values) response {
 	return c.post("/auth/account", form)
 }
 
+// wantSessionNotFound asserts the answer to ending a session that is not
+// the user's (any longer): 404, saying so, with the way back to the page.
+func wantSessionNotFound(t *testing.T, r response, what string) {
+	t.Helper()
+	if r.status != http.StatusNotFound || !strings.Contains(r.body, "None of your sessions has that reference") || !strings.Contains(r.body, `href="/auth/account"`) {
+		t.Fatalf("%s: %d; want 404 saying the session was not found, with a link to the account page:\n%s", what, r.status, clip(r.body))
+	}
+}
+
 func wantSeeOther(t *testing.T, r response, location, what string) {
 	t.Helper()
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != location {
@@ -118,8 +127,9 @@ func TestAccountPageListsAndEndsOwnSessions(t *testing.T) {
 		if len(bobsRefs) != 1 {
 			t.Fatalf("bob's page: refs %q", bobsRefs)
 		}
-		wantSeeOther(t, here.accountAction(url.Values{"action": {"end"}, "session": {bobsRefs[0]}}), "/auth/account?done=gone", "alice ending bob's session")
-		wantSeeOther(t, here.accountAction(url.Values{"action": {"end"}, "session": {"nonsense"}}), "/auth/account?done=gone", "a made-up ref")
+		for what, ref := range map[string]string{"alice ending bob's session": bobsRefs[0], "a made-up ref": "nonsense", "no ref": ""} {
+			wantSessionNotFound(t, here.accountAction(url.Values{"action": {"end"}, "session": {ref}}), what)
+		}
 		wantGranted(t, bobToo.get("/members/x"), "bob's session after alice tried to end it")
 		wantGranted(t, phone.get("/members/x"), "alice's phone after made-up refs")
 

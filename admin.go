@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
@@ -18,14 +19,28 @@ func init() {
 // adminAPI adds routes to Caddy's admin endpoint for what the CLI cannot do
 // from outside the server process: the file backend keeps its login
 // counters in the server's memory.
-type adminAPI struct{}
+type adminAPI struct {
+	// audit is the handlers' audit logger, as the config's logs route
+	// it. caddy.Log() would not do: it is the default log alone, which the
+	// README's log block tells to drop the audit lines.
+	audit *zap.Logger
+}
 
 // CaddyModule returns the Caddy module information.
 func (adminAPI) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
 		ID:  "admin.api.session_auth",
-		New: func() caddy.Module { return adminAPI{} },
+		New: func() caddy.Module { return new(adminAPI) },
 	}
+}
+
+// Provision runs at each config load, before the routes are taken: it
+// gets the audit logger exactly as a handler gets its own (the handler
+// module's logger, named audit), so the log blocks that route the
+// handlers' audit lines route this one too.
+func (a *adminAPI) Provision(ctx caddy.Context) error {
+	a.audit = ctx.Logger(SessionAuth{}).Named("audit") // auditLogger
+	return nil
 }
 
 // unlockPath lifts a user's locks in a file-backend realm: POST with realm
@@ -35,11 +50,11 @@ func (adminAPI) CaddyModule() caddy.ModuleInfo {
 const unlockPath = "/session-auth/unlock"
 
 // Routes returns the admin routes.
-func (adminAPI) Routes() []caddy.AdminRoute {
-	return []caddy.AdminRoute{{Pattern: unlockPath, Handler: caddy.AdminHandlerFunc(handleUnlock)}}
+func (a *adminAPI) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{{Pattern: unlockPath, Handler: caddy.AdminHandlerFunc(a.handleUnlock)}}
 }
 
-func handleUnlock(w http.ResponseWriter, r *http.Request) error {
+func (a *adminAPI) handleUnlock(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method %s not allowed", r.Method)}
 	}
@@ -65,7 +80,7 @@ func handleUnlock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		from = r.RemoteAddr
 	}
-	audit(caddy.Log().Named(auditLogger), r, "locks lifted by an operator", eventUnlock, user, realm, from, "")
+	audit(a.audit, r, "locks lifted by an operator", eventUnlock, user, realm, from, "")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -75,5 +90,8 @@ func unlockQuery(realm, user string) string {
 	return unlockPath + "?" + url.Values{"realm": {realm}, "user": {user}}.Encode()
 }
 
-// Interface guard
-var _ caddy.AdminRouter = adminAPI{}
+// Interface guards
+var (
+	_ caddy.AdminRouter = (*adminAPI)(nil)
+	_ caddy.Provisioner = (*adminAPI)(nil)
+)

@@ -95,6 +95,12 @@ func (sa *SessionAuth) apiCall(w http.ResponseWriter, r *http.Request, hasBody b
 		return sa.apiError(w, http.StatusForbidden, "header_required", "This call needs the header "+apiHeader+".")
 	}
 	form := url.Values{}
+	if ct := r.Header.Get("Content-Type"); !hasBody && ct != "" && !webform.IsJSON(ct) {
+		// A call that takes no body reads none, but one sent as anything
+		// but JSON is refused as every call's is.
+		problem := webform.NotJSON()
+		return sa.apiError(w, problem.Status, "unsupported_media_type", problem.Message)
+	}
 	if hasBody {
 		var in apiInput
 		if problem := webform.ParseJSON(w, r, &in); problem != nil {

@@ -1,6 +1,9 @@
 package sessionauth
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 
 	"go.uber.org/zap"
@@ -46,8 +49,8 @@ const (
 const maxAgentLength = 256
 
 // auditEvent writes one audit line. user is the account concerned (empty
-// when the name typed was no valid username), sessionID the session
-// concerned or "".
+// when the name typed is no account's: see nameHash), sessionID the
+// session concerned or "".
 func (sa *SessionAuth) auditEvent(r *http.Request, msg, event, user, sessionID string, fields ...zap.Field) {
 	audit(sa.audit, r, msg, event, user, sa.Realm, clientIP(r), sessionID, fields...)
 }
@@ -69,4 +72,28 @@ func audit(logger *zap.Logger, r *http.Request, msg, event, user, realm, clientI
 		base = append(base, zap.String("session", session.Ref(sessionID)))
 	}
 	logger.Info(msg, append(base, fields...)...)
+}
+
+// nameHash is what the audit log keeps of a name typed at a login that is
+// no account's: people type passwords into the username field, and such a
+// name must not reach the log in clear. It is an HMAC keyed from the
+// realm's newest signing key, 24 hex digits: the same name gives the same
+// hash within the realm, so an operator can still tell one guesser's
+// attempts apart, and nobody without the key can test guesses against it.
+// It is "" while the keys cannot be had (the login has failed for that
+// reason anyway).
+func (sa *SessionAuth) nameHash(name string) string {
+	k, err := sa.keyed.get()
+	if err != nil {
+		return ""
+	}
+	mac := hmac.New(sha256.New, k.names)
+	mac.Write([]byte(name))
+	return hex.EncodeToString(mac.Sum(nil)[:12])
+}
+
+// unknownName are the audit fields that name a login's typed name when it
+// is no account's: user is left empty, user_hash stands in for it.
+func (sa *SessionAuth) unknownName(typed string) zap.Field {
+	return zap.String("user_hash", sa.nameHash(typed))
 }

@@ -13,12 +13,13 @@ import (
 )
 
 // keyed is what the signing keys make besides session cookies: form
-// tokens, device cookies and passwordless starts, each with a key of its
-// own derived from them.
+// tokens, device cookies, passwordless starts and the audit log's hashes
+// of names, each with a key of its own derived from them.
 type keyed struct {
 	tokens  *webform.Tokens
 	devices []securecookie.Codec
 	starts  []securecookie.Codec // passkeystart.go
+	names   []byte               // keys nameHash: the newest signing key's, so one realm's hashes agree
 }
 
 // lazyKeyed makes keyed once the keys can be had: with Redis and no
@@ -36,7 +37,10 @@ func (l *lazyKeyed) get() (*keyed, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &keyed{tokens: webform.NewTokens(keys[0], formTokenMaxAge)}
+	k := &keyed{
+		tokens: webform.NewTokens(keys[0], formTokenMaxAge),
+		names:  derive(keys[0], "caddy-session-auth audit names"),
+	}
 	for _, key := range keys {
 		sc := securecookie.New(derive(key, "caddy-session-auth device cookies"), nil)
 		sc.SetSerializer(securecookie.NopEncoder{})

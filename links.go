@@ -157,7 +157,7 @@ func (sa *SessionAuth) serveInviteForm(w http.ResponseWriter, r *http.Request) e
 	token := r.URL.Query().Get("invite")
 	hideToken(w, r)
 	if token == "" {
-		return sa.message(w, r, http.StatusNotFound, "invitation_required", "By invitation only", "Registration on this site needs an invitation link.")
+		return sa.invitationRequired(w, r)
 	}
 	if _, err := sa.inviteGrant(r.Context(), token); err != nil {
 		return sa.badLink(w, r, "invitation", err)

@@ -215,23 +215,29 @@ func (sa *SessionAuth) loginFailed(w http.ResponseWriter, r *http.Request, form 
 	if reason == "locked" {
 		result = loginLocked
 	}
+	// A name that is no account's may be a password typed into the wrong
+	// field: the audit lines keep only its keyed hash.
+	user, named := username, []zap.Field(nil)
+	switch reason {
+	case "invalid_name":
+		user, named = "", []zap.Field{sa.unknownName(form.Username)}
+	case "unknown_user":
+		user, named = "", []zap.Field{sa.unknownName(username)}
+	}
 	if count {
 		until, err := sa.throttle.Hit(ctx, lock, sa.accountRule(), now())
 		if err != nil {
 			return loginBackendDown, sa.unavailable(w, r, "login", err)
 		}
 		if !until.IsZero() {
-			sa.auditEvent(r, "account locked after repeated failed logins", eventAccountLocked, username, "",
-				zap.Time("until", until), zap.Bool("known_device", lock != accountKey(sa.scope, username)))
+			sa.auditEvent(r, "account locked after repeated failed logins", eventAccountLocked, user, "",
+				append(named, zap.Time("until", until), zap.Bool("known_device", lock != accountKey(sa.scope, username)))...)
 		}
 	}
 	if err := sa.countClientFailure(ctx, r); err != nil {
 		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	}
-	if reason == "invalid_name" {
-		username = "" // whatever was typed: it may be a password
-	}
-	sa.auditEvent(r, "login failed", eventLoginFailed, username, "", zap.String("reason", reason))
+	sa.auditEvent(r, "login failed", eventLoginFailed, user, "", append(named, zap.String("reason", reason))...)
 	if isAPI(r) {
 		return result, sa.apiError(w, http.StatusUnauthorized, "invalid_credentials", loginFailed)
 	}

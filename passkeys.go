@@ -234,7 +234,7 @@ func (sa *SessionAuth) addPasskey(w http.ResponseWriter, r *http.Request, s sess
 	// would: this browser's new session counts it.
 	sa.afterFactorChange(w, r, s, changed, withFactor(s, session.FactorPasskey))
 	if codes != nil {
-		return sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your recovery codes", Codes: codes, Next: sa.PathPrefix + "/account?done=passkey"})
+		return sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your recovery codes", Codes: codes, LostFactor: lostFactor(changed), Next: sa.PathPrefix + "/account?done=passkey"})
 	}
 	return seeOther(w, sa.PathPrefix+"/account?done=passkey")
 }

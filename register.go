@@ -22,6 +22,9 @@ func (sa *SessionAuth) serveRegisterForm(w http.ResponseWriter, r *http.Request)
 	return sa.form(w, r, http.StatusOK, "register.html", templates.Data{Heading: "Create an account", Next: webform.SafeNext(r.URL.Query().Get("next"))})
 }
 
+// nameTaken is what the registration form says of a name that is taken.
+const nameTaken = "That username is taken. Choose another."
+
 // handleRegister creates the account and logs it in with a fresh session.
 // Every refusal sends the form back with what was typed, but the password.
 // Each attempt counts against the client's limit, as a failure does.
@@ -49,29 +52,32 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 	var invite onetime.Grant
 	if sa.Registration == "invite" {
 		form.Token = r.PostForm.Get("invite")
+		if form.Token == "" {
+			return sa.invitationRequired(w, r)
+		}
 		var err error
 		if invite, err = sa.inviteGrant(r.Context(), form.Token); err != nil {
 			return sa.badLink(w, r, "invitation", err)
 		}
 	}
 	password := r.PostForm.Get("password")
-	username, err := users.Normalize(form.Username)
-	if err != nil {
-		return refuse(http.StatusBadRequest, "invalid_username", &form.UsernameError, users.Explain(err))
-	}
-	if err := sa.policy.Check(password); err != nil {
-		return refuse(http.StatusBadRequest, "invalid_password", &form.PasswordError, users.Explain(err))
-	}
-	if confirm, sent := r.PostForm["password_confirm"]; sent && confirm[0] != password {
-		return refuse(http.StatusBadRequest, "password_mismatch", &form.ConfirmError, "The two passwords are not the same.")
+	username, problem := sa.checkRegistration(r, &form, password)
+	if problem.code != "" {
+		// Every field's problem at once; the JSON API answers the first.
+		if isAPI(r) {
+			return sa.apiError(w, http.StatusBadRequest, problem.code, problem.msg)
+		}
+		form.Error = problem.msg
+		return sa.form(w, r, http.StatusBadRequest, "register.html", form)
 	}
 	var hash []byte
-	answered, err := sa.inBcryptSlot(w, r, "registration", func() { hash, err = users.Hash(password, sa.BcryptCost) })
+	var hashErr error
+	answered, err := sa.inBcryptSlot(w, r, "registration", func() { hash, hashErr = users.Hash(password, sa.BcryptCost) })
 	if answered {
 		return err
 	}
-	if err != nil {
-		return refuse(http.StatusBadRequest, "invalid_password", &form.PasswordError, users.Explain(err))
+	if hashErr != nil {
+		return refuse(http.StatusBadRequest, "invalid_password", &form.PasswordError, users.Explain(hashErr))
 	}
 	acct := users.Account{Username: username, Hash: hash, Created: now(), Roles: sa.defaultRoles, Pending: sa.Registration == "approval"}
 	if sa.namedByARule(username) {
@@ -87,7 +93,7 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 		err = sa.users.Create(r.Context(), acct)
 	}
 	if errors.Is(err, users.ErrTaken) {
-		return refuse(http.StatusConflict, "username_taken", &form.UsernameError, "That username is taken. Choose another.")
+		return refuse(http.StatusConflict, "username_taken", &form.UsernameError, nameTaken)
 	}
 	if err != nil {
 		return sa.unavailable(w, r, "registration", err)
@@ -118,6 +124,49 @@ func (sa *SessionAuth) handleRegister(w http.ResponseWriter, r *http.Request) er
 	sa.auditEvent(r, "account created", eventRegister, username, s.ID, registeredWith(sa.Registration, invite)...)
 	sa.rememberDevice(w, r, acct, "")
 	return sa.loggedIn(w, r, http.StatusCreated, s, form.Next)
+}
+
+// fieldProblem is the first problem checkRegistration found, as the JSON
+// API names it.
+type fieldProblem struct{ code, msg string }
+
+// checkRegistration puts next to each field of form what is wrong with it:
+// the username, the password, its confirmation, and, when anything else
+// is wrong, whether the name is taken (otherwise creating the account
+// finds that out), so that one answer shows every problem. It returns the
+// normalised username and the first problem.
+func (sa *SessionAuth) checkRegistration(r *http.Request, form *templates.Data, password string) (string, fieldProblem) {
+	var first fieldProblem
+	found := func(field *string, code, msg string) {
+		*field = msg
+		if first.code == "" {
+			first = fieldProblem{code, msg}
+		}
+	}
+	username, err := users.Normalize(form.Username)
+	if err != nil {
+		found(&form.UsernameError, "invalid_username", users.Explain(err))
+	}
+	if err := sa.policy.Check(password); err != nil {
+		found(&form.PasswordError, "invalid_password", users.Explain(err))
+	}
+	if confirm, sent := r.PostForm["password_confirm"]; sent && confirm[0] != password {
+		found(&form.ConfirmError, "password_mismatch", "The two passwords are not the same.")
+	}
+	if first.code != "" && form.UsernameError == "" {
+		_, err := sa.users.Get(r.Context(), username)
+		if err == nil || sa.namedByARule(username) {
+			form.UsernameError = nameTaken
+		}
+	}
+	return username, first
+}
+
+// invitationRequired answers a registration that brings no invitation
+// where only invitations register: nothing was used up or miscopied, so
+// it says what is missing rather than that a link is not valid.
+func (sa *SessionAuth) invitationRequired(w http.ResponseWriter, r *http.Request) error {
+	return sa.message(w, r, http.StatusNotFound, "invitation_required", "By invitation only", "Registration on this site needs an invitation link.")
 }
 
 // registeredWith are the audit fields of a registration: the mode, and

@@ -145,3 +145,20 @@ func groupsOfFour(s string) string {
 	}
 	return b.String()
 }
+
+// lostFactor says what an account's recovery codes stand in for, as the
+// page that shows them puts it: the factors it holds, so that a first
+// passkey is not called an authenticator app.
+func lostFactor(acct users.Account) string {
+	passkeys := "your passkey"
+	if len(acct.Passkeys) > 1 {
+		passkeys = "your passkeys"
+	}
+	switch {
+	case acct.TOTP != nil && len(acct.Passkeys) > 0:
+		return "both your authenticator app and " + passkeys
+	case len(acct.Passkeys) > 0:
+		return passkeys
+	}
+	return "your authenticator app"
+}

@@ -267,7 +267,7 @@ func (sa *SessionAuth) proveSecondFactor(w http.ResponseWriter, r *http.Request)
 	}
 	sa.auditEvent(r, "login", eventLogin, acct.Username, s.ID, fields...)
 	if codes != nil && !isAPI(r) {
-		return loginOK, sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your recovery codes", Codes: codes, Next: g.Next})
+		return loginOK, sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your recovery codes", Codes: codes, LostFactor: "your authenticator app", Next: g.Next}) // made only by enrolling an app here
 	}
 	return loginOK, sa.loggedIn(w, r, http.StatusOK, s, g.Next)
 }

@@ -310,7 +310,7 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 		}
 		sa.auditEvent(r, "authenticator app set up", eventSecondFactorAdded, acct.Username, s.ID, zap.String("factor", session.FactorTOTP))
 		sa.afterFactorChange(w, r, s, changed, withFactor(s, session.FactorTOTP))
-		return true, sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your recovery codes", Codes: codes, Next: sa.PathPrefix + "/account?done=totp"})
+		return true, sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your recovery codes", Codes: codes, LostFactor: lostFactor(changed), Next: sa.PathPrefix + "/account?done=totp"})
 	case "recovery-new":
 		var codes []string
 		err := sa.users.Update(ctx, acct.Username, func(a *users.Account) error {
@@ -329,7 +329,7 @@ func (sa *SessionAuth) accountFactorAction(w http.ResponseWriter, r *http.Reques
 			return true, sa.unavailable(w, r, "recovery codes", err)
 		}
 		sa.auditEvent(r, "new recovery codes made", eventRecoveryCodesNew, acct.Username, s.ID)
-		return true, sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your new recovery codes", Codes: codes, Next: sa.PathPrefix + "/account?done=recovery"})
+		return true, sa.render(w, http.StatusOK, "recovery.html", templates.Data{Heading: "Your new recovery codes", Codes: codes, LostFactor: lostFactor(acct), Next: sa.PathPrefix + "/account?done=recovery"})
 	}
 	// totp-remove
 	var changed users.Account

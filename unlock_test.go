@@ -110,3 +110,50 @@ func TestUnlockCommandSaysWhenNoRunningServerHoldsTheRealm(t *testing.T) {
 		})
 	}
 }
+
+// TestUnlockLineReachesTheAuditLogOfTheREADMEsLogBlock: with the audit log
+// routed to a file of its own by the README's very log block (its default
+// log excludes the audit logger), the unlock line lands in that file, as
+// every handler's audit line does, and not in the default log.
+func TestUnlockLineReachesTheAuditLogOfTheREADMEsLogBlock(t *testing.T) {
+	const readmeFile = "/var/log/caddy/auth-audit.log"
+	block := readmeBlock(t, "### Audit log")
+	if !strings.Contains(block, readmeFile) || !strings.HasPrefix(block, "{\n") || !strings.HasSuffix(block, "}\n") {
+		t.Fatalf("the README's audit log block changed; this test reads it as a global options block writing %s:\n%s", readmeFile, block)
+	}
+	dir := t.TempDir()
+	auditFile, defaultFile := filepath.Join(dir, "audit.log"), filepath.Join(dir, "default.log")
+	globals := strings.Replace(block, readmeFile, auditFile, 1)
+	// The tests' own globals, and the default log in a file rather than
+	// on stderr, so the test can read it: the README's lines unchanged.
+	globals = strings.Replace(globals, "{\n", "{\n\tadmin localhost:2999\n\thttp_port 9080\n\thttps_port 9443\n\tgrace_period 1ns\n\tskip_install_trust\n", 1)
+	globals = strings.Replace(globals, "\tlog default {\n", "\tlog default {\n\t\toutput file "+defaultFile+"\n", 1)
+	options := "bcrypt_cost 10\n\t\t" + deviceOptions + fileBackend().lines(t)
+	clockSkew.Store(0)
+	loadCaddyfile(t, globals+fmt.Sprintf(`
+http://localhost:9080 {
+	root * %s
+	session_auth /members/* {
+		%s
+	}
+	file_server
+}
+`, siteDir, options))
+	caddyfile := writeCLICaddyfile(t, "Caddyfile", siteConfig(filepath.Join(dir, "cli.log"), "session_auth /members/*", options))
+	registerRetry(newClient(t), "erin", testPassword)
+	lockAccount(t, "erin", 3)
+	if out := mustRunCLI(t, "", "--config", caddyfile, "unlock", "erin"); out != "Unlocked erin.\n" {
+		t.Fatalf("unlock printed %q", out)
+	}
+	readLog(t, auditFile, `"event":"unlock"`)
+	var events []string
+	for _, e := range auditEvents(t, auditFile) {
+		events = append(events, fmt.Sprint(e["event"], " ", e["user"]))
+	}
+	if want := "register erin, login_failed erin, login_failed erin, account_locked erin, login_failed erin, unlock erin"; strings.Join(events, ", ") != want {
+		t.Fatalf("the audit file of the README's log block holds:\n%s\nwant:\n%s", strings.Join(events, ", "), want)
+	}
+	if lines := auditEvents(t, defaultFile); len(lines) != 0 {
+		t.Fatalf("the default log, which the README's block tells to exclude the audit log, holds %d audit lines: %v", len(lines), lines)
+	}
+}

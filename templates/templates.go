@@ -87,6 +87,7 @@ type Data struct {
 	Secret            string       // on enrol.html: the authenticator app's secret, in groups of four
 	Action            string       // on enrol.html: where the confirmation form posts
 	Codes             []string     // on recovery.html: the recovery codes, shown this once
+	LostFactor        string       // on recovery.html: what the codes stand in for ("your passkey")
 	Factors           *FactorsRow  // on account.html: the second factors, nil where the site has none
 	NeedFactor        bool         // on forbidden.html: the user may see the page, with a second factor at login
 	Passkeys          bool         // on login.html: passkeys may log in without a password here
@@ -194,7 +195,7 @@ func Load(dir string) (*Pages, error) {
 			CSRFToken: "token", Retry: "/auth/login", Status: 403, AssetVersion: "0123456789ab",
 			Accounts: []AccountRow{{Username: "alice", Created: "today", Roles: "admin", Self: true}, {Username: "bob", Pending: true}, {Username: "carol", Disabled: true}},
 			Search:   "a", Page: 2, Pages: 3, Total: 120, Invites: true, Link: "https://example.com/auth/reset?token=x", LinkWhat: "Invitation", LinkExpires: "tomorrow",
-			NeedFactor: true, Passkeys: true, Enrol: true, QR: "/auth/second-factor/qr.png", Secret: "ABCD EFGH", Action: "/auth/second-factor", Codes: []string{"aaaa-bbbb-cccc-dddd"},
+			NeedFactor: true, Passkeys: true, Enrol: true, QR: "/auth/second-factor/qr.png", Secret: "ABCD EFGH", Action: "/auth/second-factor", Codes: []string{"aaaa-bbbb-cccc-dddd"}, LostFactor: "your passkey",
 			Factors: &FactorsRow{TOTP: true, TOTPAdded: "today", RecoveryLeft: 3, Required: true, Any: true, Passkeys: []PasskeyRow{{ID: "aWQ", Name: "phone", Added: "today", LastUsed: "now", Passwordless: true}}},
 			Token:   "token", Roles: "staff", Admin: true, Sessions: []SessionRow{
 				{Ref: "ref1", Agent: "Firefox on Linux", IP: "192.0.2.1", Created: "today", Seen: "now", Current: true},

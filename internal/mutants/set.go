@@ -184,8 +184,8 @@ var set = []mutant{
 	// Rule 13: no secret in logs or pages.
 	{
 		name: "password-logged", rule: "13", file: "login.go",
-		find: "eventLoginFailed, username, \"\", zap.String(\"reason\", reason))",
-		repl: "eventLoginFailed, username, \"\", zap.String(\"reason\", reason), zap.String(\"password\", r.PostForm.Get(\"password\")))",
+		find: "eventLoginFailed, user, \"\", append(named, zap.String(\"reason\", reason))...)",
+		repl: "eventLoginFailed, user, \"\", append(named, zap.String(\"reason\", reason), zap.String(\"password\", r.PostForm.Get(\"password\")))...)",
 		pkg:  ".", tests: "TestSecretsNeverLoggedOrShown",
 	},
 	{

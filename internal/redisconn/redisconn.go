@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -375,7 +376,11 @@ func explain(err error, tlsTarget bool) string {
 	switch {
 	case errors.As(err, &verify):
 		return "TLS: the server's certificate does not verify (check ca_file and server_name): " + msg
-	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate"):
+	case remoteCertAlert(msg) == "unknown certificate authority":
+		// Not ca_file, which is for the server's certificate: the server
+		// does not trust the CA that signed ours.
+		return "TLS: the server refused the client certificate (check cert_file and key_file): it was signed by a CA the server does not trust (its tls-ca-cert-file): " + msg
+	case remoteCertAlert(msg) != "" || strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate"):
 		return "TLS: the server refused the client certificate (check cert_file and key_file): " + msg
 	case tlsTarget && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)):
 		// TLS 1.3 finishes the client's handshake before the server checks
@@ -390,6 +395,25 @@ func explain(err error, tlsTarget bool) string {
 		return "the ACL user may not run this command (NOPERM): " + msg
 	}
 	return msg
+}
+
+// clientCertAlerts are the TLS alerts (RFC 8446, 6.2) a server sends about
+// the certificate it was shown. Sent by the server ("remote error"), they
+// can only be about the client's: the client checks the server's itself,
+// and fails with a CertificateVerificationError when it does not verify.
+var clientCertAlerts = []string{
+	"bad certificate", "unsupported certificate", "revoked certificate", "expired certificate",
+	"unknown certificate", "unknown certificate authority", "certificate required",
+}
+
+// remoteCertAlert is the alert about the client's certificate that an
+// error reports the server sent, or "".
+func remoteCertAlert(msg string) string {
+	_, alert, found := strings.Cut(msg, "remote error: tls: ")
+	if found && slices.Contains(clientCertAlerts, alert) {
+		return alert
+	}
+	return ""
 }
 
 // NewPool is the pool of a target. It bounds everything: dial and I/O

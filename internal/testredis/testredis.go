@@ -223,3 +223,32 @@ func freePort() (int, error) {
 
 // Dir is the server's scratch folder (for tests that need a temp path).
 func (s *Server) Dir() string { return filepath.Clean(s.dir) }
+
+// StartWithConfig launches redis-server from a redis.conf that holds the
+// test's own settings (a free port on loopback, its folder, an append-only
+// file synced on every write, no RDB snapshots) and then conf, lines as an
+// operator writes them (ACL users, say). Stop and Restart keep the file,
+// so a restart replays the append-only file as a production Redis does.
+// The server counts as up once it answers, even if only to refuse a
+// client without credentials (NOAUTH).
+func StartWithConfig(conf string) (*Server, error) {
+	return startWith(func(s *Server) []string {
+		path := filepath.Join(s.dir, "redis.conf")
+		settings := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsave \"\"\nappendonly yes\nappendfsync always\n%s\n", s.port, s.dir, conf)
+		if err := os.WriteFile(path, []byte(settings), 0o600); err != nil {
+			return []string{"--unreadable-config", err.Error()}
+		}
+		return []string{path}
+	}, func(s *Server) error {
+		c, err := redis.Dial("tcp", s.Addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Do("PING")
+		if err != nil && strings.HasPrefix(err.Error(), "NOAUTH") {
+			return nil
+		}
+		return err
+	})
+}

@@ -23,9 +23,11 @@ import (
 
 // TLSFiles are PEM files made for one test: a CA, a server certificate it
 // signed (for 127.0.0.1 and localhost), a client certificate it signed,
-// and a second CA that signed nothing here (the wrong one).
+// and a second CA (the wrong one), which signed only a client certificate
+// of its own that a server trusting the first CA refuses.
 type TLSFiles struct {
 	CA, ServerCert, ServerKey, ClientCert, ClientKey, OtherCA string
+	OtherClientCert, OtherClientKey                           string
 }
 
 // NewTLSFiles writes a fresh set of certificates into dir.
@@ -34,12 +36,17 @@ func NewTLSFiles(dir string) (TLSFiles, error) {
 		CA: filepath.Join(dir, "ca.pem"), OtherCA: filepath.Join(dir, "other-ca.pem"),
 		ServerCert: filepath.Join(dir, "server.pem"), ServerKey: filepath.Join(dir, "server-key.pem"),
 		ClientCert: filepath.Join(dir, "client.pem"), ClientKey: filepath.Join(dir, "client-key.pem"),
+		OtherClientCert: filepath.Join(dir, "other-client.pem"), OtherClientKey: filepath.Join(dir, "other-client-key.pem"),
 	}
 	ca, caKey, err := makeCert("test redis CA", nil, nil, true, f.CA, "")
 	if err != nil {
 		return f, err
 	}
-	if _, _, err := makeCert("another CA", nil, nil, true, f.OtherCA, ""); err != nil {
+	other, otherKey, err := makeCert("another CA", nil, nil, true, f.OtherCA, "")
+	if err != nil {
+		return f, err
+	}
+	if _, _, err := makeCert("a client of another CA", other, otherKey, false, f.OtherClientCert, f.OtherClientKey); err != nil {
 		return f, err
 	}
 	if _, _, err := makeCert("redis server", ca, caKey, false, f.ServerCert, f.ServerKey); err != nil {

@@ -59,9 +59,8 @@ func ParseJSON(w http.ResponseWriter, r *http.Request, v any) *Problem {
 	if r.ContentLength > MaxBytes {
 		return tooLarge(w)
 	}
-	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || ct != "application/json" {
-		return &Problem{http.StatusUnsupportedMediaType, "The request body must be sent as application/json."}
+	if !IsJSON(r.Header.Get("Content-Type")) {
+		return NotJSON()
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBytes))
 	if err != nil {
@@ -83,4 +82,18 @@ func ParseJSON(w http.ResponseWriter, r *http.Request, v any) *Problem {
 		return &Problem{http.StatusBadRequest, "The request body must be one JSON object with the documented fields."}
 	}
 	return nil
+}
+
+// IsJSON tells whether a Content-Type header says application/json (with
+// any parameters). Nothing else is JSON here, text/plain least of all:
+// it is what another site's form or simple fetch may send without a
+// preflight, whatever its body holds.
+func IsJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+// NotJSON is the refusal of a body sent as anything but application/json.
+func NotJSON() *Problem {
+	return &Problem{http.StatusUnsupportedMediaType, "The request body must be sent as application/json."}
 }

@@ -35,6 +35,9 @@ func TestParseJSONRefusesWhatItWouldHaveToMend(t *testing.T) {
 		{"invalid UTF-8", "{\"password\":\"\xff\"}", "application/json", http.StatusBadRequest, ""},
 		{"two objects", `{"password":"a"} {}`, "application/json", http.StatusBadRequest, ""},
 		{"a form", "password=a", "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType, ""},
+		{"JSON sent as text/plain", `{"password":"a"}`, "text/plain", http.StatusUnsupportedMediaType, ""},
+		{"JSON sent as text/plain with a charset", `{"password":"a"}`, "text/plain;charset=UTF-8", http.StatusUnsupportedMediaType, ""},
+		{"no Content-Type", `{"password":"a"}`, "", http.StatusUnsupportedMediaType, ""},
 		{"charset", `{"password":"a"}`, "application/json; charset=utf-8", 0, "a"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
