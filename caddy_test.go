@@ -1,6 +1,7 @@
 package sessionauth
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,6 +51,11 @@ func runTests(m *testing.M) int {
 	// second or more, and most tests make dozens. The tests of the cost
 	// itself set theirs in their config, or call realBcrypt.
 	bcryptfloor.Cost = bcrypt.MinCost
+	// One connection per request for every client on Go's default
+	// transport: a connection kept alive from before a config reload would
+	// reach the old server, which closes it, and fail the next test's first
+	// request with a reset.
+	http.DefaultTransport.(*http.Transport).DisableKeepAlives = true
 	var err error
 	scratch, err = os.MkdirTemp("", "session-auth-test-")
 	if err != nil {
@@ -191,6 +198,33 @@ func loadCaddyfile(t *testing.T, config string) {
 	tc.InitServer(onFreePorts(config), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
+	}
+	settle(t)
+}
+
+// settle waits until the server of the config just loaded answers: the
+// old config's server stops accepting only once its shutdown has started,
+// and a connection it took in that moment is cut when its 1 ns grace
+// period ends, so a test's first request could meet an EOF. Two answers in
+// a row from fresh connections (any status; or nothing listening on the
+// port at all) say the old server is out of the way.
+func settle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for ok := 0; ok < 2; {
+		resp, err := oneShot.Get(baseURL + "/")
+		switch {
+		case err == nil:
+			resp.Body.Close()
+			ok++
+		case errors.Is(err, syscall.ECONNREFUSED):
+			ok++
+		default:
+			ok = 0
+			if time.Now().After(deadline) {
+				t.Fatalf("the new config's server does not answer: %v", err)
+			}
+		}
 	}
 }
 
