@@ -159,7 +159,12 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 		return sa.unavailable(w, r, "admin action", err)
 	}
 	self := name == admin.Username
-	otherAdmin := !self && slices.Contains(target.Roles, sa.AdminRole)
+	if sa.otherAdmin(target, admin.Username) {
+		// Every action, also enable, approve and ending sessions: one
+		// admin must neither take over another's account nor undo what
+		// the operator did to it.
+		return refuse(http.StatusConflict, name+" is an admin: change admin accounts from the command line.")
+	}
 	var write func() error // the change to the account
 	after := func() error { return sa.sessions.UserChanged(ctx, name) }
 	var fields []zap.Field
@@ -179,12 +184,8 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 		write = func() error { _, err := users.RenewStamp(ctx, sa.users, name, target.Stamp); return err }
 		after = func() error { _, err := sa.sessions.EndAllFor(ctx, name); return err }
 	case "disable", "delete", "roles", "reset-link":
-		switch {
-		case self && action != "roles" && action != "reset-link":
+		if self && action != "roles" && action != "reset-link" {
 			return refuse(http.StatusConflict, "You cannot "+action+" your own account here. Another admin can, or the command line.")
-		case otherAdmin:
-			// One admin must not be able to take over another's account.
-			return refuse(http.StatusConflict, name+" is an admin: change admin accounts from the command line.")
 		}
 		switch action {
 		case "disable":
@@ -209,7 +210,7 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 			if !target.CanLogIn() {
 				return refuse(http.StatusConflict, name+" is disabled or waits for approval: enable or approve the account first.")
 			}
-			g := onetime.Grant{Kind: onetime.Reset, User: name, Stamp: target.Stamp, By: admin.Username, Created: now(), Expires: now().Add(defaultResetLifetime)}
+			g := onetime.Grant{Kind: onetime.Reset, User: name, Stamp: target.Stamp, HeldRoles: target.Roles, By: admin.Username, Created: now(), Expires: now().Add(defaultResetLifetime)}
 			return sa.showLink(w, r, s, admin, g, "/reset?token=", "Password reset link for "+name)
 		}
 	default:
@@ -230,6 +231,13 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 			zap.String("user", name), zap.String("action", action), zap.Error(err))
 	}
 	return sa.backToAdmin(w, r, action)
+}
+
+// otherAdmin tells whether acct is an admin other than the admin named
+// by. The admin page changes no such account and makes no link for it:
+// admins are the operator's to change, from the command line.
+func (sa *SessionAuth) otherAdmin(acct users.Account, by string) bool {
+	return acct.Username != by && slices.Contains(acct.Roles, sa.AdminRole)
 }
 
 // rolesField reads a form's roles field: names separated by commas or
