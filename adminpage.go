@@ -100,14 +100,19 @@ func (sa *SessionAuth) adminPage(w http.ResponseWriter, r *http.Request, status 
 	page = min(page, pages)
 	from := (page - 1) * adminPageSize
 	for _, a := range matching[from:min(from+adminPageSize, len(matching))] {
-		data.Accounts = append(data.Accounts, templates.AccountRow{
-			Username: a.Username,
-			Created:  shownTime(a.Created),
-			Roles:    strings.Join(a.Roles, ", "),
-			Pending:  a.Pending,
-			Disabled: a.Disabled,
-			Self:     a.Username == admin.Username,
-		})
+		row := templates.AccountRow{
+			Username:   a.Username,
+			Created:    shownTime(a.Created),
+			Roles:      strings.Join(a.Roles, ", "),
+			Pending:    a.Pending,
+			Disabled:   a.Disabled,
+			Self:       a.Username == admin.Username,
+			OtherAdmin: sa.otherAdmin(a, admin.Username),
+		}
+		if !a.LastLogin.IsZero() {
+			row.LastLogin = shownTime(a.LastLogin)
+		}
+		data.Accounts = append(data.Accounts, row)
 	}
 	data.Heading = "Accounts"
 	data.User = admin.Username
@@ -256,7 +261,17 @@ func (sa *SessionAuth) adminInvite(w http.ResponseWriter, r *http.Request, s ses
 		return sa.adminPage(w, r, http.StatusBadRequest, s, admin, templates.Data{Error: users.Explain(err)})
 	}
 	g := onetime.Grant{Kind: onetime.Invite, Roles: roles, By: admin.Username, Created: now(), Expires: now().Add(defaultInviteLifetime)}
-	return sa.showLink(w, r, s, admin, g, "/register?invite=", "Invitation")
+	return sa.showLink(w, r, s, admin, g, "/register?invite=", "Invitation "+sa.invitedRoles(roles))
+}
+
+// invitedRoles says which roles an invitation's account gets: the link's
+// and default_roles.
+func (sa *SessionAuth) invitedRoles(roles []string) string {
+	all, _ := users.NormalizeRoles(append(slices.Clone(sa.defaultRoles), roles...))
+	if len(all) == 0 {
+		return "without roles"
+	}
+	return "with the " + rolesPhrase(all)
 }
 
 // showLink issues a link and shows it, once, on the page itself (a
