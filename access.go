@@ -75,7 +75,9 @@ func (sa *SessionAuth) provisionRules(ctx caddy.Context) error {
 		rule.users, _ = normalizeUsers(rule.Users)
 	}
 	sa.defaultRoles, _ = users.NormalizeRoles(sa.DefaultRoles)
-	grants.add(sa)
+	if err := grants.add(sa, ctx.Done()); err != nil {
+		return err
+	}
 	sa.release = append(sa.release, func() { grants.remove(sa) })
 	return nil
 }
@@ -208,19 +210,34 @@ func (sa *SessionAuth) namedByARule(username string) bool {
 	return grants.names(sa.Realm, username)
 }
 
-// grants are the handlers loaded in this process whose rules name users,
-// for namedByARule.
-var grants = grantRegistry{handlers: map[*SessionAuth]bool{}}
+// grants are the handlers loaded in this process, for namedByARule and
+// for one admin role per realm, each with the config load it came with.
+var grants = grantRegistry{handlers: map[*SessionAuth]<-chan struct{}{}}
 
 type grantRegistry struct {
-	mu       sync.Mutex
-	handlers map[*SessionAuth]bool
+	mu sync.Mutex
+	// handlers maps each handler to its config load: the Done channel of
+	// the caddy.Context that provisioned it, one for all the modules of a
+	// load.
+	handlers map[*SessionAuth]<-chan struct{}
 }
 
-func (g *grantRegistry) add(sa *SessionAuth) {
+// add registers sa, provisioned by the config load named by load. It
+// refuses a handler whose admin_role differs from another handler of its
+// realm in the same load: the admin page of one site would refuse links
+// and actions that the other's allows (see otherAdmin). Handlers of other
+// loads do not count: while a reload provisions the new config, the old
+// one still runs, and a reload may change admin_role.
+func (g *grantRegistry) add(sa *SessionAuth, load <-chan struct{}) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.handlers[sa] = true
+	for other, otherLoad := range g.handlers {
+		if load != nil && otherLoad == load && other.Realm == sa.Realm && other.AdminRole != sa.AdminRole {
+			return fmt.Errorf("realm %s: admin_role %q here, but %q in another session_auth of the same realm: give every site of a realm the same admin_role", sa.Realm, sa.AdminRole, other.AdminRole)
+		}
+	}
+	g.handlers[sa] = load
+	return nil
 }
 
 func (g *grantRegistry) remove(sa *SessionAuth) {

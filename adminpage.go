@@ -95,14 +95,19 @@ func (sa *SessionAuth) adminPage(w http.ResponseWriter, r *http.Request, status 
 	page = min(page, pages)
 	from := (page - 1) * adminPageSize
 	for _, a := range matching[from:min(from+adminPageSize, len(matching))] {
-		data.Accounts = append(data.Accounts, templates.AccountRow{
-			Username: a.Username,
-			Created:  shownTime(a.Created),
-			Roles:    strings.Join(a.Roles, ", "),
-			Pending:  a.Pending,
-			Disabled: a.Disabled,
-			Self:     a.Username == admin.Username,
-		})
+		row := templates.AccountRow{
+			Username:   a.Username,
+			Created:    shownTime(a.Created),
+			Roles:      strings.Join(a.Roles, ", "),
+			Pending:    a.Pending,
+			Disabled:   a.Disabled,
+			Self:       a.Username == admin.Username,
+			OtherAdmin: sa.otherAdmin(a, admin.Username),
+		}
+		if !a.LastLogin.IsZero() {
+			row.LastLogin = shownTime(a.LastLogin)
+		}
+		data.Accounts = append(data.Accounts, row)
 	}
 	data.Heading = "Accounts"
 	data.User = admin.Username
@@ -156,7 +161,12 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 		return sa.unavailable(w, r, "admin action", err)
 	}
 	self := name == admin.Username
-	otherAdmin := !self && slices.Contains(target.Roles, sa.AdminRole)
+	if sa.otherAdmin(target, admin.Username) {
+		// Every action, also enable, approve and ending sessions: one
+		// admin must neither take over another's account nor undo what
+		// the operator did to it.
+		return refuse(http.StatusConflict, name+" is an admin: change admin accounts from the command line.")
+	}
 	var write func() error // the change to the account
 	after := func() error { return sa.sessions.UserChanged(ctx, name) }
 	var fields []zap.Field
@@ -176,12 +186,8 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 		write = func() error { _, err := users.RenewStamp(ctx, sa.users, name, target.Stamp); return err }
 		after = func() error { _, err := sa.sessions.EndAllFor(ctx, name); return err }
 	case "disable", "delete", "roles", "reset-link":
-		switch {
-		case self && action != "roles" && action != "reset-link":
+		if self && action != "roles" && action != "reset-link" {
 			return refuse(http.StatusConflict, "You cannot "+action+" your own account here. Another admin can, or the command line.")
-		case otherAdmin:
-			// One admin must not be able to take over another's account.
-			return refuse(http.StatusConflict, name+" is an admin: change admin accounts from the command line.")
 		}
 		switch action {
 		case "disable":
@@ -206,7 +212,7 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 			if !target.CanLogIn() {
 				return refuse(http.StatusConflict, name+" is disabled or waits for approval: enable or approve the account first.")
 			}
-			g := onetime.Grant{Kind: onetime.Reset, User: name, Stamp: target.Stamp, By: admin.Username, Created: now(), Expires: now().Add(defaultResetLifetime)}
+			g := onetime.Grant{Kind: onetime.Reset, User: name, Stamp: target.Stamp, HeldRoles: target.Roles, By: admin.Username, Created: now(), Expires: now().Add(defaultResetLifetime)}
 			return sa.showLink(w, r, s, admin, g, "/reset?token=", "Password reset link for "+name)
 		}
 	default:
@@ -229,6 +235,13 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 	return sa.backToAdmin(w, r, action)
 }
 
+// otherAdmin tells whether acct is an admin other than the admin named
+// by. The admin page changes no such account and makes no link for it:
+// admins are the operator's to change, from the command line.
+func (sa *SessionAuth) otherAdmin(acct users.Account, by string) bool {
+	return acct.Username != by && slices.Contains(acct.Roles, sa.AdminRole)
+}
+
 // rolesField reads a form's roles field: names separated by commas or
 // spaces, normalised.
 func rolesField(r *http.Request) ([]string, error) {
@@ -245,7 +258,17 @@ func (sa *SessionAuth) adminInvite(w http.ResponseWriter, r *http.Request, s ses
 		return sa.adminPage(w, r, http.StatusBadRequest, s, admin, templates.Data{Error: users.Explain(err)})
 	}
 	g := onetime.Grant{Kind: onetime.Invite, Roles: roles, By: admin.Username, Created: now(), Expires: now().Add(defaultInviteLifetime)}
-	return sa.showLink(w, r, s, admin, g, "/register?invite=", "Invitation")
+	return sa.showLink(w, r, s, admin, g, "/register?invite=", "Invitation "+sa.invitedRoles(roles))
+}
+
+// invitedRoles says which roles an invitation's account gets: the link's
+// and default_roles.
+func (sa *SessionAuth) invitedRoles(roles []string) string {
+	all, _ := users.NormalizeRoles(append(slices.Clone(sa.defaultRoles), roles...))
+	if len(all) == 0 {
+		return "without roles"
+	}
+	return "with the " + rolesPhrase(all)
 }
 
 // showLink issues a link and shows it, once, on the page itself (a

@@ -490,7 +490,7 @@ func inviteCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, roles []
 }
 
 // resetLinkCommand makes a link where the user sets a new password. The
-// link dies with any password change before it is used.
+// link dies with any password or role change before it is used.
 func resetLinkCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, username string, lf linkFlags) (int, error) {
 	acct, err := b.users.Get(ctx, username)
 	if errors.Is(err, users.ErrNotFound) {
@@ -503,7 +503,7 @@ func resetLinkCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, usern
 		return caddy.ExitCodeFailedStartup, fmt.Errorf("%s is disabled or waits for approval: enable or approve the account first", username)
 	}
 	now := time.Now()
-	g := onetime.Grant{Kind: onetime.Reset, User: username, Stamp: acct.Stamp, By: "command line", Created: now, Expires: now.Add(cmp.Or(lf.expires, defaultResetLifetime))}
+	g := onetime.Grant{Kind: onetime.Reset, User: username, Stamp: acct.Stamp, HeldRoles: acct.Roles, By: byCommandLine, Created: now, Expires: now.Add(cmp.Or(lf.expires, defaultResetLifetime))}
 	token, err := b.tokens.Issue(ctx, g)
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -61,9 +62,11 @@ func (sa *SessionAuth) inviteGrant(ctx context.Context, token string) (onetime.G
 	return g, err
 }
 
+// byCommandLine is the maker (Grant.By) of the links the CLI makes.
+const byCommandLine = "command line"
+
 // resetGrant reads a reset link and checks that its account can still take
-// it: there, allowed to log in, and its password unchanged since the link
-// was made (a link outlives no password change, nor another reset).
+// it (see resetLinkFits).
 func (sa *SessionAuth) resetGrant(ctx context.Context, token string, use bool) (onetime.Grant, error) {
 	read := sa.tokens.Peek
 	if use {
@@ -80,13 +83,30 @@ func (sa *SessionAuth) resetGrant(ctx context.Context, token string, use bool) (
 		return g, onetime.ErrInvalid
 	}
 	acct, err := sa.users.Get(ctx, g.User)
-	if errors.Is(err, users.ErrNotFound) || err == nil && (acct.Stamp != g.Stamp || !acct.CanLogIn()) {
+	if errors.Is(err, users.ErrNotFound) || err == nil && !sa.resetLinkFits(acct, g) {
 		return g, onetime.ErrInvalid
 	}
 	if err != nil && use {
 		_ = sa.tokens.Restore(ctx, token, g) // the backend failed, not the link
 	}
 	return g, err
+}
+
+// resetLinkFits tells whether a reset link still fits its account, so
+// that a link is never worth more than when it was made: the account is
+// allowed to log in; its password is unchanged since (a link outlives no
+// password change, nor another reset); its roles are the very ones it
+// held then (any role change ends its outstanding links: a link made for
+// an editor must not open the account once it is an admin); and it holds
+// no role that would have refused the link then: the admin page makes no
+// link for another admin (see otherAdmin), so a link an admin made is
+// refused once its account counts as another admin, even with its roles
+// unchanged (a reload gave admin_role to one of them). Links from the
+// command line, which may be made for any account, meet the rest.
+func (sa *SessionAuth) resetLinkFits(acct users.Account, g onetime.Grant) bool {
+	return acct.CanLogIn() && acct.Stamp == g.Stamp &&
+		slices.Equal(acct.Roles, g.HeldRoles) &&
+		(g.By == byCommandLine || !sa.otherAdmin(acct, g.By))
 }
 
 func (sa *SessionAuth) serveResetForm(w http.ResponseWriter, r *http.Request) error {

@@ -160,6 +160,7 @@ func (sa *SessionAuth) login(w http.ResponseWriter, r *http.Request) (string, er
 	if err != nil {
 		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	}
+	sa.noteLogin(ctx, username)
 	sa.rememberDevice(w, r, acct, device)
 	sa.auditEvent(r, "login", eventLogin, username, s.ID, zap.Bool("remember", s.Remember), zap.Bool("known_device", device != ""), zap.String("factors", s.Factors))
 	return loginOK, sa.loggedIn(w, r, http.StatusOK, s, form.Next)

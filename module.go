@@ -198,7 +198,7 @@ type SessionAuth struct {
 	// assets of the same name (layout.html, login.html, register.html,
 	// logout.html, message.html, forbidden.html, account.html, reset.html,
 	// admin.html, second-factor.html, enrol.html, recovery.html, style.css,
-	// show-password.js, passkey.js). Default: none.
+	// show-password.js, passkey.js, copy.js). Default: none.
 	TemplateDir string `json:"template_dir,omitempty"`
 
 	// Title is the site's name, shown on every page and in each page's

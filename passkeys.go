@@ -429,6 +429,7 @@ func (sa *SessionAuth) passkeyLogin(w http.ResponseWriter, r *http.Request) (str
 	if err != nil {
 		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	}
+	sa.noteLogin(ctx, acct.Username)
 	sa.clearStepCookie(w, r)
 	sa.rememberDevice(w, r, acct, sa.knownDevice(r, acct))
 	sa.auditEvent(r, "login", eventLogin, acct.Username, s.ID, zap.Bool("remember", s.Remember), zap.String("factors", s.Factors))

@@ -256,6 +256,7 @@ func (sa *SessionAuth) proveSecondFactor(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	}
+	sa.noteLogin(ctx, acct.Username)
 	sa.clearStepCookie(w, r)
 	sa.rememberDevice(w, r, acct, g.Device)
 	if enrol {

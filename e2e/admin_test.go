@@ -65,9 +65,10 @@ func adminActionButton(action, user string) string {
 	return fmt.Sprintf(`form:has(input[name=action][value=%q]):has(input[name=user][value=%q]) button[type=submit]`, action, user)
 }
 
-// accountEntry selects an account's <details> on the admin page.
+// accountEntry selects the <details> of an account's row on the admin
+// page, which holds its actions.
 func accountEntry(user string) string {
-	return fmt.Sprintf(`ul.accounts details:has(input[name=user][value=%q])`, user)
+	return fmt.Sprintf(`table.accounts details:has(input[name=user][value=%q])`, user)
 }
 
 // openAccount opens an account's entry on the admin page by clicking its
@@ -91,24 +92,31 @@ func (b *browser) adminDo(action, user string) {
 	b.click(adminActionButton(action, user))
 }
 
-// listedAccount is one entry of the admin page's list of accounts.
+// listedAccount is one row of the admin page's table of accounts.
 type listedAccount struct {
 	Name    string `json:"name"`
 	Summary string `json:"summary"`
 }
 
-// accountsListed reads the accounts the admin page lists, in order.
+// accountsListed reads the accounts the admin page lists, in order, each
+// summed up as its name, its tags (You, Waits for approval, Disabled) and
+// its roles.
 func (b *browser) accountsListed() []listedAccount {
 	b.t.Helper()
 	return browserValue(b, "reading the accounts listed", chromedp.Evaluate[[]listedAccount](
-		`[...document.querySelectorAll("ul.accounts > li > details > summary")].map(s => ({
-			name: s.querySelector("strong").innerText.trim(),
-			summary: s.innerText.replace(/\s+/g, " ").trim(),
-		}))`))
+		`[...document.querySelectorAll("table.accounts > tbody > tr")].map(tr => {
+			const name = tr.querySelector("th strong").innerText.trim();
+			const parts = [name, ...[...tr.querySelectorAll("th .tag, td[data-label=State] .tag")].map(t => t.innerText.trim())];
+			const roles = tr.querySelector("td[data-label=Roles] .roles");
+			if (roles) {
+				parts.push(roles.innerText.trim());
+			}
+			return {name: name, summary: parts.join(" ")};
+		})`))
 }
 
 // wantListed asserts the accounts the admin page lists, in order, each
-// summary starting with the name and showing its tags.
+// summed up as accountsListed does.
 func (b *browser) wantListed(what string, want ...string) {
 	b.t.Helper()
 	list := b.accountsListed()
@@ -197,7 +205,7 @@ func TestBrowserInvitationFlow(t *testing.T) {
 		admin.logInAsAdmin("ada")
 		admin.fill("#invite-roles", "staff")
 		admin.click(`form.invite button[type=submit]`)
-		admin.wantNotice("Invitation, for one use", "the admin, after making an invitation")
+		admin.wantNotice("Invitation with the role staff, for one use", "the admin, after making an invitation")
 		link, token := admin.shownLink("/auth/register?invite=")
 
 		// A third browser opens the link too, and keeps the form open.
@@ -496,7 +504,7 @@ func TestAdminAndLinkPagesPassAxe(t *testing.T) {
 	b.logInAsAdmin("ada")
 
 	openAll := func() {
-		b.step("opening every entry", chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("ul.accounts details").forEach(d => d.open = true)`))
+		b.step("opening every entry", chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("table.accounts details").forEach(d => d.open = true)`))
 	}
 	invitation := func() (link, token string) {
 		b.open("/auth/admin")

@@ -597,7 +597,7 @@ func TestScreenshots(t *testing.T) {
 	}
 	shoot([]screen{
 		{"desktop", 1280, 800, 1, false, []string{"login", "register", "register-error", "account", "admin"}},
-		{"phone", 390, 844, 2, true, []string{"login", "register", "register-error", "account"}},
+		{"phone", 390, 844, 2, true, []string{"login", "register", "register-error", "account", "admin"}},
 	}, pages, shownBy)
 
 	// The second factor, on a site of its own (the admin page above lists

@@ -29,7 +29,7 @@ var embedded embed.FS
 // pages load from the plugin's prefix, which may be replaced too.
 var (
 	Names      = []string{"layout.html", "login.html", "register.html", "logout.html", "message.html", "forbidden.html", "account.html", "reset.html", "admin.html", "second-factor.html", "enrol.html", "recovery.html"}
-	AssetNames = []string{"style.css", "show-password.js", "passkey.js"}
+	AssetNames = []string{"style.css", "show-password.js", "passkey.js", "copy.js"}
 )
 
 // assetTypes are the Content-Types the assets are served with.
@@ -37,6 +37,7 @@ var assetTypes = map[string]string{
 	"style.css":        "text/css; charset=utf-8",
 	"show-password.js": "text/javascript; charset=utf-8",
 	"passkey.js":       "text/javascript; charset=utf-8",
+	"copy.js":          "text/javascript; charset=utf-8",
 }
 
 // Pages holds the parsed templates and the assets they link to.
@@ -121,6 +122,10 @@ type AccountRow struct {
 	Pending  bool   // registered, waits for approval
 	Disabled bool
 	Self     bool // the admin looking at the page
+	// OtherAdmin: another admin, whom the page does not change (the
+	// command line does)
+	OtherAdmin bool
+	LastLogin  string // "" when never
 }
 
 // SessionRow is one of the user's sessions on the account page, written
@@ -193,7 +198,7 @@ func Load(dir string) (*Pages, error) {
 			Notice: "notice", Error: "error", UsernameError: "error", PasswordError: "error", ConfirmError: "error",
 			Message: "message", User: "user", RememberMe: "30 days", Registration: true, MinPasswordLength: 8,
 			CSRFToken: "token", Retry: "/auth/login", Status: 403, AssetVersion: "0123456789ab",
-			Accounts: []AccountRow{{Username: "alice", Created: "today", Roles: "admin", Self: true}, {Username: "bob", Pending: true}, {Username: "carol", Disabled: true}},
+			Accounts: []AccountRow{{Username: "alice", Created: "today", Roles: "admin", Self: true, LastLogin: "now"}, {Username: "bob", Pending: true}, {Username: "carol", Disabled: true}, {Username: "dave", Roles: "admin", OtherAdmin: true}},
 			Search:   "a", Page: 2, Pages: 3, Total: 120, Invites: true, Link: "https://example.com/auth/reset?token=x", LinkWhat: "Invitation", LinkExpires: "tomorrow",
 			NeedFactor: true, Passkeys: true, Enrol: true, QR: "/auth/second-factor/qr.png", Secret: "ABCD EFGH", Action: "/auth/second-factor", Codes: []string{"aaaa-bbbb-cccc-dddd"}, LostFactor: "your passkey",
 			Factors: &FactorsRow{TOTP: true, TOTPAdded: "today", RecoveryLeft: 3, Required: true, Any: true, Passkeys: []PasskeyRow{{ID: "aWQ", Name: "phone", Added: "today", LastUsed: "now", Passwordless: true}}},

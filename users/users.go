@@ -58,6 +58,10 @@ type Account struct {
 	Passkeys         []passkey.Credential `json:"passkeys,omitempty"`
 	PasskeyHandle    []byte               `json:"passkey_handle,omitempty"`
 	PasskeyEnrolment []byte               `json:"passkey_enrolment,omitempty"`
+
+	// LastLogin is when the account last logged in, for the admin page;
+	// recorded at best (a login never fails for want of it). Zero: never.
+	LastLogin time.Time `json:"last_login,omitzero"`
 }
 
 // TOTP is an authenticator app: its secret, sealed (see internal/factor),

@@ -39,6 +39,11 @@ type Grant struct {
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
 
+	// Reset only: the account's roles when the link was made. A link
+	// outlives no role change (one made for an editor must not open an
+	// account that has since become an admin).
+	HeldRoles []string `json:"held_roles,omitempty"`
+
 	// Step only.
 	Remember bool   `json:"remember,omitempty"` // the login asked to be remembered
 	Next     string `json:"next,omitempty"`     // where the login goes when done
