@@ -108,6 +108,7 @@ func everyField(t *testing.T, name string) users.Account {
 			Created: at, LastUsed: at.Add(3 * time.Hour), Passwordless: true,
 		}},
 		PasskeyHandle: []byte("user handle"), PasskeyEnrolment: []byte(`{"kind":"register"}`),
+		LastLogin: at.Add(4 * time.Hour),
 	}
 }
 
@@ -341,16 +342,17 @@ func TestImportSealsAuthenticatorAppsAgainWithTheOldConfigsKeys(t *testing.T) {
 // moved) gets a warning that names the commands that move them; once the
 // realm holds accounts in Redis, it does not.
 func TestStartupWarnsWhenARealmMovedToRedisLeftItsAccountsInFiles(t *testing.T) {
-	path := filepath.Join(dataDir(), testRealm, "users.json")
+	const realm = "left-in-files" // a realm of its own: other tests keep the site's realm in the data directory
+	path := filepath.Join(dataDir(), realm, "users.json")
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("%s exists before the test: %v", path, err)
 	}
 	t.Cleanup(func() { os.Remove(path) })
 	putAccount(t, users.NewFileStore(path), plainAccount(t, "olga", cliPassword))
 
-	redisLines := redisBackend().lines(t)
+	redisLines := "realm " + realm + "\n\t\t" + redisBackend().lines(t)
 	logFile := site(t, "session_auth /members/*", redisLines)
-	warned := byRealm(waitForLogLines(t, logFile, leftInFiles, func(ls []map[string]any) bool { return byRealm(ls)[testRealm] != nil }))[testRealm]
+	warned := byRealm(waitForLogLines(t, logFile, leftInFiles, func(ls []map[string]any) bool { return byRealm(ls)[realm] != nil }))[realm]
 	msg, _ := warned["msg"].(string)
 	for _, part := range []string{"caddy session-auth export", "caddy session-auth import", "no accounts in Redis"} {
 		if !strings.Contains(msg, part) {
@@ -362,10 +364,10 @@ func TestStartupWarnsWhenARealmMovedToRedisLeftItsAccountsInFiles(t *testing.T) 
 	}
 
 	export := filepath.Join(t.TempDir(), "accounts.jsonl")
-	mustRunCLI(t, "", "--config", cliCaddyfile(t, "realm "+testRealm), "export", "--file", export)
+	mustRunCLI(t, "", "--config", cliCaddyfile(t, "realm "+realm), "export", "--file", export)
 	mustRunCLI(t, "", "--config", cliCaddyfile(t, redisLines), "import", "--file", export)
 	logFile = site(t, "session_auth /members/*", redisLines)
-	waitForLogLines(t, logFile, "session_auth realm", func(ls []map[string]any) bool { return byRealm(ls)[testRealm] != nil })
+	waitForLogLines(t, logFile, "session_auth realm", func(ls []map[string]any) bool { return byRealm(ls)[realm] != nil })
 	data, _ := os.ReadFile(logFile)
 	if lines := logLines(t, string(data), leftInFiles); len(lines) != 0 {
 		t.Fatalf("warned after the move: %v", lines)

@@ -43,6 +43,7 @@ func fullAccount(t *testing.T, name string) Account {
 		}},
 		PasskeyHandle:    []byte("user handle"),
 		PasskeyEnrolment: []byte(`{"kind":"register"}`),
+		LastLogin:        at.Add(4 * time.Hour),
 	}
 }
 
