@@ -44,8 +44,8 @@ func init() {
 		},
 		{
 			name: "links-folder-shared-by-realms", rule: "14", file: "stores.go",
-			find: `onetime.NewFiles(filepath.Join(sessionsDir, "links"))`,
-			repl: `onetime.NewFiles(filepath.Join(sessionsDir, "..", "..", "links"))`,
+			find: `func linksDir(sessionsDir string) string { return filepath.Join(sessionsDir, "links") }`,
+			repl: `func linksDir(sessionsDir string) string { return filepath.Join(sessionsDir, "..", "..", "links") }`,
 			pkg:  ".", tests: "TestLinksOfOneRealmMeanNothingInAnother",
 		},
 	}...)
