@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/bcryptfloor"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
@@ -149,7 +150,7 @@ func accessSite(t *testing.T, lines string) {
 // seedAccounts creates each account with its roles, straight in the store.
 func seedAccounts(t *testing.T, store users.Store, accounts map[string][]string) {
 	t.Helper()
-	hash, err := users.Hash(testPassword, users.MinBcryptCost)
+	hash, err := users.Hash(testPassword, bcryptfloor.Cost)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/bcryptfloor"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
@@ -94,7 +95,7 @@ var countNext = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Reques
 func benchSession(b *testing.B, sa *SessionAuth, user string) *http.Cookie {
 	b.Helper()
 	ctx := context.Background()
-	hash, err := users.Hash(testPassword, users.MinBcryptCost)
+	hash, err := users.Hash(testPassword, bcryptfloor.Cost)
 	if err != nil {
 		b.Fatal(err)
 	}

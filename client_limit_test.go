@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/bcryptfloor"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
@@ -20,7 +21,7 @@ import (
 // testPassword at cost 10: registering them would count against the client.
 func createAccounts(t *testing.T, store users.Store, names ...string) {
 	t.Helper()
-	hash, err := users.Hash(testPassword, 10)
+	hash, err := users.Hash(testPassword, bcryptfloor.Cost)
 	if err != nil {
 		t.Fatal(err)
 	}

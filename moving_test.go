@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/bcryptfloor"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/factor"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/passkey"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
@@ -82,7 +83,7 @@ func realmSealer(t *testing.T) factor.Sealer {
 // being added, roles, and both states.
 func everyField(t *testing.T, name string) users.Account {
 	t.Helper()
-	hash, err := users.Hash(cliPassword, users.MinBcryptCost)
+	hash, err := users.Hash(cliPassword, bcryptfloor.Cost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func exportLine(t *testing.T, a users.Account) string {
 // plainAccount is an account with a password and nothing else.
 func plainAccount(t *testing.T, name, password string) users.Account {
 	t.Helper()
-	hash, err := users.Hash(password, users.MinBcryptCost)
+	hash, err := users.Hash(password, bcryptfloor.Cost)
 	if err != nil {
 		t.Fatal(err)
 	}
