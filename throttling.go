@@ -110,9 +110,9 @@ var bcryptAdmission = throttle.NewBcryptAdmission()
 // (see login).
 func admissionKey(r *http.Request) string { return throttle.ClientKey(clientIP(r)) }
 
-// inBcryptSlot runs work once a bcrypt slot is free; when the server, or
-// this client's fair share of it, is saturated it answers 503, quickly,
-// instead, and answered tells the caller to return err.
+// inBcryptSlot runs work once a bcrypt slot is free; when the server is
+// saturated and this client holds its fair share of the queue it answers
+// 503, quickly, instead, and answered tells the caller to return err.
 func (sa *SessionAuth) inBcryptSlot(w http.ResponseWriter, r *http.Request, what string, work func()) (answered bool, err error) {
 	release, ok := bcryptAdmission.Enter(r.Context(), admissionKey(r))
 	if ok {

@@ -34,6 +34,30 @@ func init() {
 			pkg: "./internal/throttle", tests: "TestAdmission",
 		},
 		{
+			name: "admission-over-share-never-evicted", rule: "19", file: "internal/throttle/admission.go",
+			find: "if len(a.waiters) >= a.queue && (c.waiting >= a.perQueue || !a.evict()) {",
+			repl: "if len(a.waiters) >= a.queue {",
+			pkg:  "./internal/throttle", tests: "TestAdmission",
+		},
+		{
+			name: "admission-evicts-any-over-share-client", rule: "19", file: "internal/throttle/admission.go",
+			find: "if c := a.clients[w.client]; c.waiting == most {",
+			repl: "if c := a.clients[w.client]; c.waiting > a.perQueue {",
+			pkg:  "./internal/throttle", tests: "TestAdmission",
+		},
+		{
+			name: "admission-freed-slot-left-idle", rule: "19", file: "internal/throttle/admission.go",
+			find: "i = 0 // only clients at their share wait: one of them, not an idle slot",
+			repl: "return",
+			pkg:  "./internal/throttle", tests: "TestAdmission",
+		},
+		{
+			name: "admission-release-not-idempotent", rule: "19", file: "internal/throttle/admission.go",
+			find: "\tvar once sync.Once\n\treturn func() {\n",
+			repl: "\treturn func() {\n\t\tvar once sync.Once\n",
+			pkg:  "./internal/throttle", tests: "TestAdmission",
+		},
+		{
 			name: "admission-one-key-for-every-client", rule: "19", file: "throttling.go",
 			find: "func admissionKey(r *http.Request) string { return throttle.ClientKey(clientIP(r)) }",
 			repl: "func admissionKey(r *http.Request) string { return \"\" }",

@@ -13,19 +13,18 @@ import (
 // more wait a short while behind them; past that a login or registration
 // is turned away at once with 503, so page serving keeps its CPU.
 //
-// It is fair per client (DESIGN rule 19): one client may hold at most half
-// the slots (at least one) and a small share of the queue, so a client
-// that hammers at full speed is turned away from its own excess while the
-// others still find a slot free, or a place in the queue; a freed slot
-// goes to the longest waiting computation whose client is under its share.
-// With a single slot a client's share is all of it, and fairness is the
-// queue's order alone: a hammering client waits its turn like the others.
+// It is work-conserving and fair per client (DESIGN rule 19): a client may
+// use any slot or place in the queue that nobody else wants, but a freed
+// slot goes first to a client under its share of the slots (half of them),
+// and a client under its share of a full queue (a quarter of it) takes the
+// place of the newest waiter of the client most over its share, so one
+// client hammering at full speed never keeps another out.
 type Admission struct {
 	mu        sync.Mutex
 	slots     int // computations that may run at once
 	queue     int // computations that may wait at once
-	perClient int // slots one client may hold
-	perQueue  int // places in the queue one client may hold
+	perClient int // slots one client holds while others wait: its share
+	perQueue  int // places in a full queue one client keeps: its share
 	maxWait   time.Duration
 	running   int
 	waiters   []*waiter        // in order of arrival
@@ -35,16 +34,18 @@ type Admission struct {
 // load is what one client holds.
 type load struct{ running, waiting int }
 
-// waiter is a computation in the queue; admitted is closed when it is
-// given a slot.
+// waiter is a computation in the queue. answered is closed when it leaves
+// the queue for a slot (admitted) or is turned away to make room for
+// another client (not admitted).
 type waiter struct {
 	client   string
-	admitted chan struct{}
+	admitted bool
+	answered chan struct{}
 }
 
 // NewAdmission lets running computations run at once, waiting more wait,
-// none for longer than maxWait. One client may run max(1, running/2) of
-// them and have max(1, waiting/4) waiting.
+// none for longer than maxWait. A client's share is max(1, running/2) of
+// the slots and max(1, waiting/4) of the queue.
 func NewAdmission(running, waiting int, maxWait time.Duration) *Admission {
 	return &Admission{
 		slots:     running,
@@ -64,9 +65,10 @@ func NewBcryptAdmission() *Admission {
 }
 
 // Enter waits for a slot for a computation of client (a key that stands
-// for one client, such as ClientKey of its IP); false means the server,
-// or this client's share of it, is too busy, so answer 503 now. Call the
-// returned release when the computation is done.
+// for one client, such as ClientKey of its IP); false means the server is
+// saturated and this client holds its share of the queue or more, so
+// answer 503 now. Call the returned release when the computation is done;
+// calling it again does nothing.
 func (a *Admission) Enter(ctx context.Context, client string) (release func(), ok bool) {
 	a.mu.Lock()
 	c := a.clients[client]
@@ -74,20 +76,20 @@ func (a *Admission) Enter(ctx context.Context, client string) (release func(), o
 		c = &load{}
 		a.clients[client] = c
 	}
-	// A slot that is free while computations wait is one none of them may
-	// take (see dispatch), so taking it jumps no queue.
-	if a.running < a.slots && c.running < a.perClient {
+	// dispatch leaves no slot free while anyone waits, so taking a free
+	// slot jumps no queue.
+	if a.running < a.slots {
 		c.running++
 		a.running++
 		a.mu.Unlock()
 		return a.releaser(client), true
 	}
-	if len(a.waiters) >= a.queue || c.waiting >= a.perQueue {
+	if len(a.waiters) >= a.queue && (c.waiting >= a.perQueue || !a.evict()) {
 		a.forget(client, c)
 		a.mu.Unlock()
-		return nil, false // the queue, or the client's share of it, is full
+		return nil, false // a full queue, and this client has its share of it
 	}
-	w := &waiter{client: client, admitted: make(chan struct{})}
+	w := &waiter{client: client, answered: make(chan struct{})}
 	a.waiters = append(a.waiters, w)
 	c.waiting++
 	a.mu.Unlock()
@@ -95,18 +97,23 @@ func (a *Admission) Enter(ctx context.Context, client string) (release func(), o
 	timer := time.NewTimer(a.maxWait)
 	defer timer.Stop()
 	select {
-	case <-w.admitted:
-		return a.releaser(client), true
+	case <-w.answered:
+		if w.admitted {
+			return a.releaser(client), true
+		}
+		return nil, false
 	case <-timer.C:
 	case <-ctx.Done():
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	select {
-	case <-w.admitted:
-		// Given a slot as the wait ended: the caller has given up, so the
-		// slot goes to the next in line.
-		a.leave(client)
+	case <-w.answered:
+		if w.admitted {
+			// Given a slot as the wait ended: the caller has given up, so
+			// the slot goes to the next in line.
+			a.leave(client)
+		}
 		return nil, false
 	default:
 	}
@@ -116,13 +123,40 @@ func (a *Admission) Enter(ctx context.Context, client string) (release func(), o
 	return nil, false
 }
 
+// evict turns away the newest waiter of the client most over its share of
+// the queue, to make room for a client under its share; false when no
+// client is over its share. a.mu is held.
+func (a *Admission) evict() bool {
+	most := a.perQueue
+	for _, c := range a.clients {
+		most = max(most, c.waiting)
+	}
+	if most == a.perQueue {
+		return false
+	}
+	for i := len(a.waiters) - 1; i >= 0; i-- {
+		w := a.waiters[i]
+		if c := a.clients[w.client]; c.waiting == most {
+			a.waiters = slices.Delete(a.waiters, i, i+1)
+			c.waiting--
+			close(w.answered) // not admitted: the same quick 503 as a full queue
+			return true
+		}
+	}
+	return false
+}
+
 // releaser is the release of one slot of client's, which gives it to the
-// next in line.
+// next in line. Only its first call counts: a second would free a slot
+// that another computation holds by then.
 func (a *Admission) releaser(client string) func() {
+	var once sync.Once
 	return func() {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		a.leave(client)
+		once.Do(func() {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.leave(client)
+		})
 	}
 }
 
@@ -136,12 +170,14 @@ func (a *Admission) leave(client string) {
 }
 
 // dispatch gives each free slot to the longest waiting computation whose
-// client holds less than its share; a.mu is held.
+// client holds less than its share, or, when every waiting client holds
+// its share, to the longest waiting: a slot is never idle while anyone
+// waits. a.mu is held.
 func (a *Admission) dispatch() {
-	for a.running < a.slots {
+	for a.running < a.slots && len(a.waiters) > 0 {
 		i := slices.IndexFunc(a.waiters, func(w *waiter) bool { return a.clients[w.client].running < a.perClient })
 		if i < 0 {
-			return
+			i = 0 // only clients at their share wait: one of them, not an idle slot
 		}
 		w := a.waiters[i]
 		a.waiters = slices.Delete(a.waiters, i, i+1)
@@ -149,7 +185,8 @@ func (a *Admission) dispatch() {
 		c.waiting--
 		c.running++
 		a.running++
-		close(w.admitted)
+		w.admitted = true
+		close(w.answered)
 	}
 }
 
