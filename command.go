@@ -712,7 +712,7 @@ func (sa *SessionAuth) openBackend(cfg []byte, action string) (*cliBackend, erro
 		},
 		// The server cannot be told; it forgets within MemoryBound.
 		settle: func() { time.Sleep(session.MemoryBound) },
-		close:  func() {},
+		close:  files.Close,
 	}, nil
 }
 

@@ -22,8 +22,13 @@ import (
 //
 // Within one process, all FileStores on one path share a lock and a cache.
 // Writes from another process (the CLI) are picked up when the file's size,
-// modification time or identity changes. Two processes writing at the very
-// same moment are not coordinated: the later rename wins.
+// modification time or identity changes. Between processes, every change
+// holds the lock of the file's folder (atomicfile.FS.LockFolder, a flock)
+// from its read to its rename, so a change the CLI makes while the server
+// writes (a login's last-login time) is never undone by the server's
+// rename of a file it read before. (Where there is no flock, Windows, two
+// processes writing at the same moment are not coordinated: the later
+// rename wins.)
 type FileStore struct {
 	path  string
 	files atomicfile.FS
@@ -143,15 +148,22 @@ func (s *FileStore) Delete(ctx context.Context, username string) error {
 	})
 }
 
-// modify re-reads the file under the lock, whatever the cache holds (the CLI
-// may have written within the same clock tick), applies change, and writes
-// the result atomically. If change fails, nothing is written.
+// modify re-reads the file under the locks, whatever the cache holds (the
+// CLI may have written within the same clock tick), applies change, and
+// writes the result atomically. If change fails, nothing is written. It
+// holds this process's lock, then the folder's, shared with every process
+// that writes the file (made first, if missing, to be locked).
 func (s *FileStore) modify(ctx context.Context, change func(map[string]Account) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.state.mu.Lock()
 	defer s.state.mu.Unlock()
+	unlock, err := s.files.LockFolder(ctx, filepath.Dir(s.path))
+	if err != nil {
+		return fmt.Errorf("users file %s: %w", s.path, err)
+	}
+	defer unlock()
 	s.state.info = nil // force a fresh read
 	if err := s.refresh(); err != nil {
 		return err

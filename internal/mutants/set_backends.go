@@ -2,7 +2,7 @@ package main
 
 // Moving a realm between backends (issue 21, item 7: nothing lost, all or
 // nothing) and the command run as root in the server's data folder (item
-// 5: no link followed).
+// 5: no symlink followed).
 func init() {
 	set = append(set, []mutant{
 		{
@@ -37,18 +37,18 @@ func init() {
 			pkg:  ".", tests: "TestStartupWarnsWhenARealmMovedToRedisLeftItsAccountsInFiles",
 		},
 		{
-			name: "cli-as-root-follows-links", rule: "cli", file: "cli_links.go",
+			name: "cli-as-root-follows-symlinks", rule: "cli", file: "cli_symlinks.go",
 			find: "if os.Geteuid() != 0 {", repl: "if os.Geteuid() == 0 {",
-			pkg: ".", tests: "TestCommandAsRootFollowsNoLinkInTheDataFolder",
+			pkg: ".", tests: "TestCommandAsRootFollowsNoSymlinkInTheDataFolder",
 		},
 		{
-			name: "cli-link-not-named", rule: "cli", file: "cli_links.go",
-			find: "\t\tif link != \"\" {\n\t\t\treturn cliFiles{}, linkRefused(link, p.fs.Anchor())",
-			repl: "\t\tif false {\n\t\t\treturn cliFiles{}, linkRefused(link, p.fs.Anchor())",
-			pkg:  ".", tests: "TestCommandAsRootFollowsNoLinkInTheDataFolder",
+			name: "cli-symlink-not-named", rule: "cli", file: "cli_symlinks.go",
+			find: "\t\tif link != \"\" {\n\t\t\tfiles.Close()\n\t\t\treturn cliFiles{}, symlinkRefused(link, p.fs.Anchor())",
+			repl: "\t\tif false {\n\t\t\tfiles.Close()\n\t\t\treturn cliFiles{}, symlinkRefused(link, p.fs.Anchor())",
+			pkg:  ".", tests: "TestCommandAsRootFollowsNoSymlinkInTheDataFolder",
 		},
 		{
-			name: "confined-fs-follows-links", rule: "cli", file: "internal/atomicfile/fs.go",
+			name: "confined-fs-follows-symlinks", rule: "cli", file: "internal/atomicfile/fs.go",
 			find: "\tif c.anchor == \"\" {\n\t\treturn op(osFiles{}, paths)", repl: "\tif true {\n\t\treturn op(osFiles{}, paths)",
 			pkg: "./internal/atomicfile", tests: "TestConfinedFSNeverLeavesItsAnchor",
 		},

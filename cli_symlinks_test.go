@@ -9,12 +9,14 @@ import (
 	"testing"
 )
 
-// TestCommandAsRootFollowsNoLinkInTheDataFolder: the server's user may
-// plant links in its data folder. Run as root, the command refuses a link
-// on the way to the realm's files (the realm's folder, the users file, the
-// sessions folder or a file in it), saying which link and what to do, and
-// writes nothing where the link points, whether the target exists or not.
-func TestCommandAsRootFollowsNoLinkInTheDataFolder(t *testing.T) {
+// TestCommandAsRootFollowsNoSymlinkInTheDataFolder: the server's user may
+// plant symlinks in its data folder, and often in the folder that holds
+// it. Run as root, the command refuses a symlink on the way to the realm's
+// files (the realm's folder, the folder the config names, the users file,
+// the sessions folder or a file in it), saying which symlink and what to
+// do, and writes nothing where the symlink points, whether the target
+// exists or not.
+func TestCommandAsRootFollowsNoSymlinkInTheDataFolder(t *testing.T) {
 	needRoot(t)
 	const realm = "cli-links-test"
 	realmDir := filepath.Join(dataDir(), realm)
@@ -27,6 +29,8 @@ func TestCommandAsRootFollowsNoLinkInTheDataFolder(t *testing.T) {
 		action   []string // the command
 	}{
 		{name: "the realm's folder", target: "folder", exists: true, action: []string{"add", "erin"}},
+		{name: "the folder the config names", explicit: true, target: "folder", exists: true, action: []string{"add", "erin"}},
+		{name: "the folder the config names, for a change", explicit: true, target: "folder", exists: true, action: []string{"disable", "erin"}},
 		{name: "users.json to a missing file", link: "users.json", target: "file", action: []string{"add", "erin"}},
 		{name: "users.json to a file", link: "users.json", target: "file", exists: true, action: []string{"list"}},
 		{name: "users.json named by the config", explicit: true, link: "users.json", target: "file", action: []string{"add", "erin"}},
@@ -75,7 +79,7 @@ func TestCommandAsRootFollowsNoLinkInTheDataFolder(t *testing.T) {
 			if err == nil || code == 0 {
 				t.Fatalf("%s through a link: exit %d, %v; want a refusal", tc.action[0], code, err)
 			}
-			for _, part := range []string{"as root, the command follows no link", link + " is a link (to " + target + ")", "sudo -u caddy"} {
+			for _, part := range []string{"as root, the command follows no symlink", link + " is a symlink (to " + target + ")", "sudo -u caddy"} {
 				if !strings.Contains(err.Error(), part) {
 					t.Fatalf("the refusal must say which link it met and what to do (%q): %q", part, err)
 				}
