@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -202,15 +203,25 @@ func loadCaddyfile(t *testing.T, config string) {
 	settle(t)
 }
 
-// settle waits until the server of the config just loaded answers: the
-// old config's server stops accepting only once its shutdown has started,
-// and a connection it took in that moment is cut when its 1 ns grace
-// period ends, so a test's first request could meet an EOF. Two answers in
-// a row from fresh connections (any status; or nothing listening on the
-// port at all) say the old server is out of the way.
+// settle waits until only the config just loaded listens on the test
+// ports. Caddy opens each config's listeners anew with SO_REUSEPORT, so
+// for a moment after a reload the old config's socket listens beside the
+// new one; the kernel hands it some new connections, and those still in
+// its queue when it closes are reset: a test's first request could meet an
+// EOF. On Linux the sockets are counted in /proc; elsewhere (or if /proc
+// cannot be read) two answers in a row from fresh connections have to do.
 func settle(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(patience)
+	for _, u := range []string{baseURL, httpsURL} {
+		port, _ := strconv.Atoi(u[strings.LastIndexByte(u, ':')+1:])
+		for n := listening(port); n > 1; n = listening(port) {
+			if time.Now().After(deadline) {
+				t.Fatalf("port %d: %d sockets still listen after a config load", port, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	for ok := 0; ok < 2; {
 		resp, err := oneShot.Get(baseURL + "/")
 		switch {
@@ -226,6 +237,30 @@ func settle(t *testing.T) {
 			}
 		}
 	}
+}
+
+// listening counts the TCP sockets that listen on port, from Linux's
+// /proc/net/tcp and tcp6; -1 when they cannot be read.
+func listening(port int) int {
+	n, read := 0, false
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		read = true
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			f := strings.Fields(line)
+			// local_address is hex address ":" hex port; state 0A is LISTEN
+			if len(f) > 3 && f[3] == "0A" && strings.HasSuffix(f[1], fmt.Sprintf(":%04X", port)) {
+				n++
+			}
+		}
+	}
+	if !read {
+		return -1
+	}
+	return n
 }
 
 // client is a browser-like client: its own cookie jar, no redirects

@@ -209,11 +209,44 @@ func globalOptions() string {
 // loadCaddyfile makes config the running one, or fails the test.
 func loadCaddyfile(t *testing.T, config string) {
 	t.Helper()
-	tc := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
+	tc := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort, LoadRequestTimeout: time.Minute})
 	tc.InitServer(config, "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
+	// Caddy opens each config's listeners anew with SO_REUSEPORT: until the
+	// old config's socket closes, the kernel may queue a new connection on
+	// it, and reset it when it closes. Wait until one socket listens.
+	deadline := time.Now().Add(time.Minute)
+	for _, port := range []int{httpPort, httpsPort} {
+		for listening(port) > 1 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// listening counts the TCP sockets that listen on port, from Linux's
+// /proc/net/tcp and tcp6; -1 when they cannot be read.
+func listening(port int) int {
+	n, read := 0, false
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		read = true
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			f := strings.Fields(line)
+			// local_address is hex address ":" hex port; state 0A is LISTEN
+			if len(f) > 3 && f[3] == "0A" && strings.HasSuffix(f[1], fmt.Sprintf(":%04X", port)) {
+				n++
+			}
+		}
+	}
+	if !read {
+		return -1
+	}
+	return n
 }
 
 // client is a browser-like HTTP client for setting up accounts: its own
