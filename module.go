@@ -366,6 +366,7 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 		Lifetime:   time.Duration(sa.Lifetime),
 		RememberMe: time.Duration(*sa.RememberMe),
 		MaxPerUser: sa.MaxSessions,
+		Logger:     sa.logger,
 		Now:        now,
 		ClientIP:   clientIP,
 		Hits:       metrics.cache.WithLabelValues(sa.Realm, "hit"),
