@@ -3,6 +3,7 @@ package sessionauth
 import (
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 )
@@ -144,7 +145,7 @@ func TestAdminLinkDiesWhenAdminRoleComesToItsAccount(t *testing.T) {
 func TestStepTokenIsNoResetLink(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		lines := "registration open\n\t\t" + noLimits + "\n\t\t" + b.lines(t)
-		site(t, "session_auth /members/*", lines)
+		logFile := site(t, "session_auth /members/*", lines)
 		secret, _ := registerEnrolled(t, "alice")
 		newClient(t).register("bob", testPassword, "/")
 		c := newClient(t)
@@ -161,6 +162,11 @@ func TestStepTokenIsNoResetLink(t *testing.T) {
 		form := url.Values{"token": {step}, "password": {stolen}, "password_confirm": {stolen}, formTokenField: {formToken}}
 		if r := c.post("/auth/reset", form); r.status != http.StatusNotFound {
 			t.Fatalf("the step's token posted as a reset link: %d; want 404:\n%s", r.status, clip(r.body))
+		}
+		// Refused for its kind, before anything reads it as a reset link
+		// (which another check, on the link's maker, would refuse too).
+		if data, _ := os.ReadFile(logFile); strings.Contains(string(data), "link refused") {
+			t.Fatalf("the step's token was taken for a link and refused for its maker, not for its kind:\n%s", data)
 		}
 		// The step still works, so it was not spent, and alice's password
 		// (the step's stamp) did not change.

@@ -35,7 +35,7 @@ type Grant struct {
 	User    string    `json:"user,omitempty"`  // Reset: whose password
 	Stamp   string    `json:"stamp,omitempty"` // Reset: the account's stamp when issued; a link outlives no password change
 	Roles   []string  `json:"roles,omitempty"` // Invite: roles the new account gets
-	By      string    `json:"by,omitempty"`    // who made it, for the log: "command line" or an admin's name
+	By      string    `json:"by,omitempty"`    // who made it: "command line" or an admin's name, whose admin role the link needs
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
 
