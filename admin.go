@@ -39,7 +39,7 @@ func (adminAPI) CaddyModule() caddy.ModuleInfo {
 // module's logger, named audit), so the log blocks that route the
 // handlers' audit lines route this one too.
 func (a *adminAPI) Provision(ctx caddy.Context) error {
-	a.audit = ctx.Logger(SessionAuth{}).Named("audit") // auditLogger
+	a.audit = ctx.Logger(SessionAuth{}).Named(auditName)
 	return nil
 }
 

@@ -51,13 +51,6 @@ func (sa *SessionAuth) adminOwner(w http.ResponseWriter, r *http.Request) (sessi
 	return s, acct, false, nil
 }
 
-// needsReauth tells whether the session's last proof of a credential is
-// too old for admin actions: every action, invitations and links
-// included, is judged on it.
-func (sa *SessionAuth) needsReauth(s session.Session) bool {
-	return !recentlyAuthenticated(s)
-}
-
 func (sa *SessionAuth) serveAdminPage(w http.ResponseWriter, r *http.Request) error {
 	s, admin, answered, err := sa.adminOwner(w, r)
 	if answered {
@@ -113,7 +106,7 @@ func (sa *SessionAuth) adminPage(w http.ResponseWriter, r *http.Request, status 
 	data.User = admin.Username
 	data.Search = search
 	data.Page, data.Pages, data.Total = page, pages, len(matching)
-	data.NeedPassword = sa.needsReauth(s)
+	data.NeedPassword = !recentlyAuthenticated(s)
 	data.Invites = sa.Registration == "invite"
 	return sa.form(w, r, status, "admin.html", data)
 }
@@ -143,7 +136,9 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 		sa.auditLine(r, admin.Username, "confirm password", "")
 		return sa.backToAdmin(w, r, "confirmed")
 	}
-	if sa.needsReauth(s) {
+	// Every action, invitations and links included, is judged on the
+	// session's last proof of a credential.
+	if !recentlyAuthenticated(s) {
 		return refuse(http.StatusUnauthorized, "Confirm your password first: it was last checked more than 10 minutes ago.")
 	}
 	if action == "invite" {
@@ -167,23 +162,29 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 		// the operator did to it.
 		return refuse(http.StatusConflict, name+" is an admin: change admin accounts from the command line.")
 	}
+	// change writes to the account as stored, checked again there: it may
+	// have become another admin since it was read.
+	change := func(apply func(*users.Account) error) func() error {
+		return func() error { return sa.users.Update(ctx, name, sa.unlessOtherAdmin(admin.Username, apply)) }
+	}
 	var write func() error // the change to the account
 	after := func() error { return sa.sessions.UserChanged(ctx, name) }
 	var fields []zap.Field
 	switch action {
 	case "approve":
-		write = func() error {
-			return sa.users.Update(ctx, name, func(a *users.Account) error { a.Pending = false; return nil })
-		}
+		write = change(func(a *users.Account) error { a.Pending = false; return nil })
 	case "enable":
-		write = func() error {
-			return sa.users.Update(ctx, name, func(a *users.Account) error { a.Disabled = false; return nil })
-		}
+		write = change(func(a *users.Account) error { a.Disabled = false; return nil })
 	case "end-sessions":
 		// A new stamp ends every session, also those no index lists and
 		// logins in flight; ending the listed ones has every instance
 		// forget them now.
-		write = func() error { _, err := users.RenewStamp(ctx, sa.users, name, target.Stamp); return err }
+		write = func() error {
+			_, err := users.RenewStampIf(ctx, sa.users, name, func(a users.Account) bool {
+				return a.Stamp == target.Stamp && !sa.otherAdmin(a, admin.Username)
+			})
+			return err
+		}
 		after = func() error { _, err := sa.sessions.EndAllFor(ctx, name); return err }
 	case "disable", "delete", "roles", "reset-link":
 		if self && action != "roles" && action != "reset-link" {
@@ -191,7 +192,7 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 		}
 		switch action {
 		case "disable":
-			write = func() error { return sa.users.Update(ctx, name, users.Disable) }
+			write = change(users.Disable)
 			after = func() error { _, err := sa.sessions.EndAllFor(ctx, name); return err }
 		case "delete":
 			write = func() error { return sa.users.Delete(ctx, name) }
@@ -204,9 +205,7 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 			if self && !slices.Contains(roles, sa.AdminRole) {
 				return refuse(http.StatusConflict, "You cannot take the "+sa.AdminRole+" role from yourself here. Another admin can, or the command line.")
 			}
-			write = func() error {
-				return sa.users.Update(ctx, name, func(a *users.Account) error { a.Roles = roles; return nil })
-			}
+			write = change(func(a *users.Account) error { a.Roles = roles; return nil })
 			fields = append(fields, zap.Strings("roles", roles))
 		case "reset-link":
 			if !target.CanLogIn() {
@@ -240,6 +239,19 @@ func (sa *SessionAuth) handleAdmin(w http.ResponseWriter, r *http.Request) error
 // admins are the operator's to change, from the command line.
 func (sa *SessionAuth) otherAdmin(acct users.Account, by string) bool {
 	return acct.Username != by && slices.Contains(acct.Roles, sa.AdminRole)
+}
+
+// unlessOtherAdmin is apply, refused (users.ErrChanged, nothing stored)
+// when the account as stored is an admin other than by: the page checked
+// the account it read, and the command line may have made it an admin
+// since.
+func (sa *SessionAuth) unlessOtherAdmin(by string, apply func(*users.Account) error) func(*users.Account) error {
+	return func(a *users.Account) error {
+		if sa.otherAdmin(*a, by) {
+			return users.ErrChanged
+		}
+		return apply(a)
+	}
 }
 
 // rolesField reads a form's roles field: names separated by commas or

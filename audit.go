@@ -19,8 +19,12 @@ import (
 // that cannot be turned back into the cookie. It never holds a password,
 // a hash, a link's token or a session id.
 
-// auditLogger is the audit log's logger name.
-const auditLogger = "http.handlers.session_auth.audit"
+// auditName names the audit logger under the handler module's logger;
+// auditLogger is its whole name, which Caddy's log blocks route.
+const (
+	auditName   = "audit"
+	auditLogger = "http.handlers.session_auth." + auditName
+)
 
 // Audit events: the value of the "event" field.
 const (
@@ -92,7 +96,7 @@ func (sa *SessionAuth) nameHash(name string) string {
 	return hex.EncodeToString(mac.Sum(nil)[:12])
 }
 
-// unknownName are the audit fields that name a login's typed name when it
+// unknownName is the audit field that names a login's typed name when it
 // is no account's: user is left empty, user_hash stands in for it.
 func (sa *SessionAuth) unknownName(typed string) zap.Field {
 	return zap.String("user_hash", sa.nameHash(typed))

@@ -476,7 +476,7 @@ func inviteCommand(ctx context.Context, sa *SessionAuth, b *cliBackend, roles []
 		return caddy.ExitCodeFailedStartup, fmt.Errorf("realm %s has registration %s, so an invitation would not work: set registration invite in the config first", sa.Realm, cmp.Or(sa.Registration, "closed"))
 	}
 	now := time.Now()
-	g := onetime.Grant{Kind: onetime.Invite, Roles: roles, By: "command line", Created: now, Expires: now.Add(cmp.Or(lf.expires, defaultInviteLifetime))}
+	g := onetime.Grant{Kind: onetime.Invite, Roles: roles, By: byCommandLine, Created: now, Expires: now.Add(cmp.Or(lf.expires, defaultInviteLifetime))}
 	token, err := b.tokens.Issue(ctx, g)
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err

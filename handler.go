@@ -11,15 +11,30 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/caddy-session-auth/caddy-session-auth/internal/session"
 )
 
 // ServeHTTP serves the pages under PathPrefix itself and guards the rest:
 // protected requests need a live session whose user passes every access
 // rule that selects the request; others pass on, with the user's
 // placeholders set when they bring one. Both are judged on every reading
-// of the path an app may make (pathreadings.go), and whatever passes on
-// goes without the plugin's own cookies (owncookies.go).
+// of the path an app may make (pathreadings.go). Whatever passes on goes
+// without the plugin's own cookies (owncookies.go), and so does whatever
+// it refuses: a refusal is an error that Caddy's error routes handle, and
+// those may pass the request on too (handle_errors { reverse_proxy app }).
+// The identity headers are set only on what passes on.
 func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	err := sa.gate(w, r, next)
+	if err != nil {
+		// An error of the next handler comes back with them gone already.
+		sa.dropOwnCookies(r.Header)
+	}
+	return err
+}
+
+// gate is ServeHTTP but for what follows an error.
+func (sa *SessionAuth) gate(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if sa.userHeader != "" || sa.rolesHeader != "" {
 		// A client must never speak for the user or the user's roles: its
 		// copies go, on every request, before anything can pass them on.
@@ -37,7 +52,7 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	if err != nil {
 		if !protected {
 			sa.debug("no session placeholders: backend unavailable", err)
-			return sa.passOn(w, r, next)
+			return sa.passOn(w, r, next, session.Session{})
 		}
 		sa.logger.Warn("protected request refused: session backend unavailable",
 			zap.String("client_ip", clientIP(r)), zap.Error(err))
@@ -49,12 +64,6 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 		repl.Set("http.auth.user.id", s.UserValue())
 		repl.Set("http.auth.user.roles", s.RolesValue())
 		repl.Set("http.auth.user.factors", s.FactorsValue())
-		if sa.userHeader != "" {
-			r.Header[sa.userHeader] = []string{s.User}
-		}
-		if sa.rolesHeader != "" {
-			r.Header[sa.rolesHeader] = []string{s.RolesText()}
-		}
 		// The page may greet this user: no shared cache may keep it, and
 		// protected content must not stay in the browser after logout.
 		// (Canonical keys, set directly: this runs on every request.)
@@ -67,7 +76,7 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 		h["Vary"] = append(h["Vary"], "Cookie")
 	}
 	if !protected {
-		return sa.passOn(w, r, next)
+		return sa.passOn(w, r, next, s)
 	}
 	if !s.LoggedIn() {
 		return sa.challenge(w, r)
@@ -83,11 +92,20 @@ func (sa *SessionAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 		}
 	}
 	sa.gateCount.allowed.Inc()
-	return sa.passOn(w, r, next)
+	return sa.passOn(w, r, next, s)
 }
 
-// passOn hands r to the next handler without the plugin's own cookies.
-func (sa *SessionAuth) passOn(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+// passOn hands r to the next handler: with the identity headers of s's
+// user, when there is one, and without the plugin's own cookies.
+func (sa *SessionAuth) passOn(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, s session.Session) error {
+	if s.LoggedIn() {
+		if sa.userHeader != "" {
+			r.Header[sa.userHeader] = []string{s.User}
+		}
+		if sa.rolesHeader != "" {
+			r.Header[sa.rolesHeader] = []string{s.RolesText()}
+		}
+	}
 	sa.dropOwnCookies(r.Header)
 	return next.ServeHTTP(w, r)
 }

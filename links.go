@@ -53,17 +53,46 @@ func (sa *SessionAuth) badLink(w http.ResponseWriter, r *http.Request, what stri
 }
 
 // inviteGrant reads the invitation a registration form carries, without
-// using it.
+// using it, and checks that its maker still vouches for it (see
+// checkLinkMaker).
 func (sa *SessionAuth) inviteGrant(ctx context.Context, token string) (onetime.Grant, error) {
 	g, err := sa.tokens.Peek(ctx, token, now())
 	if err == nil && g.Kind != onetime.Invite {
 		err = onetime.ErrInvalid
 	}
+	if err == nil {
+		err = sa.checkLinkMaker(ctx, g)
+	}
 	return g, err
 }
 
-// byCommandLine is the maker (Grant.By) of the links the CLI makes.
+// byCommandLine is the maker (Grant.By) of the links the CLI makes. No
+// username can be it: usernames hold no space.
 const byCommandLine = "command line"
+
+// checkLinkMaker refuses, as not valid (onetime.ErrInvalid), a link made
+// on the admin page whose maker is no longer an admin: their account is
+// gone, cannot log in, or lacks the admin role. A link is the power of
+// whoever made it, used later: an admin the operator demoted or disabled
+// must not keep it through invitations (the admin role among their roles)
+// or reset links left behind. Links from the command line are the
+// operator's own. Another error is the backend's.
+func (sa *SessionAuth) checkLinkMaker(ctx context.Context, g onetime.Grant) error {
+	if g.By == byCommandLine {
+		return nil
+	}
+	maker, err := sa.users.Get(ctx, g.By)
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+	case err != nil:
+		return err
+	case maker.CanLogIn() && slices.Contains(maker.Roles, sa.AdminRole):
+		return nil
+	}
+	sa.logger.Info("link refused: the admin who made it is no admin any more",
+		zap.String("link", g.Kind), zap.String("link_by", g.By))
+	return onetime.ErrInvalid
+}
 
 // resetGrant reads a reset link and checks that its account can still take
 // it (see resetLinkFits).
@@ -86,7 +115,10 @@ func (sa *SessionAuth) resetGrant(ctx context.Context, token string, use bool) (
 	if errors.Is(err, users.ErrNotFound) || err == nil && !sa.resetLinkFits(acct, g) {
 		return g, onetime.ErrInvalid
 	}
-	if err != nil && use {
+	if err == nil {
+		err = sa.checkLinkMaker(ctx, g)
+	}
+	if err != nil && !errors.Is(err, onetime.ErrInvalid) && use {
 		_ = sa.tokens.Restore(ctx, token, g) // the backend failed, not the link
 	}
 	return g, err
@@ -151,7 +183,11 @@ func (sa *SessionAuth) handleReset(w http.ResponseWriter, r *http.Request) error
 	if g, err = sa.resetGrant(ctx, token, true); err != nil {
 		return sa.badLink(w, r, "password reset", err)
 	}
-	if _, err := users.ChangePassword(ctx, sa.users, g.User, g.Stamp, hash); err != nil {
+	// The link's test runs again inside the write, on the account as
+	// stored: a role change since resetGrant read it must still end the
+	// link.
+	fits := func(a users.Account) bool { return sa.resetLinkFits(a, g) }
+	if _, err := users.ChangePasswordIf(ctx, sa.users, g.User, fits, hash); err != nil {
 		if errors.Is(err, users.ErrChanged) || errors.Is(err, users.ErrNotFound) {
 			return sa.badLink(w, r, "password reset", onetime.ErrInvalid)
 		}

@@ -3,6 +3,7 @@ package sessionauth
 import (
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 )
@@ -96,38 +97,44 @@ func TestResetLinkDiesWithAnyRoleChange(t *testing.T) {
 // admin_role a role the link's account already held makes that account
 // another admin, for whom the admin page makes no link: the link an admin
 // made for it is refused, though its roles did not change. The operator's
-// link, and an admin's link for their own account, still work. The
-// reload itself is accepted (the old config still ran while the new one,
-// with another admin_role for the same realm, was provisioned), and the
-// new admin role opens the admin page.
+// link, and the link an admin (under both roles) made for herself, still
+// work; the link of an admin whom the reload left without the admin role
+// is refused (see checkLinkMaker). The reload itself is accepted (the old
+// config still ran while the new one, with another admin_role for the
+// same realm, was provisioned), and the new admin role opens the admin
+// page.
 func TestAdminLinkDiesWhenAdminRoleComesToItsAccount(t *testing.T) {
 	lines := "registration closed\n\t\t" + noLimits + "\n\t\t" + redisBackend().lines(t)
 	site(t, "session_auth /members/*", lines)
 	cli := cliFor(t, lines)
 	config := roleCLIConfig(t, lines)
-	for _, name := range []string{"ada", "carl"} {
+	for _, name := range []string{"ada", "bea", "carl"} {
 		if out, code, err := runCLI(t, testPassword+"\n", "--config", config, "add", name); code != 0 || err != nil {
 			t.Fatalf("add %s: %q %d %v", name, out, code, err)
 		}
 	}
-	cli("role", "add", "ada", "admin")
+	cli("role", "add", "ada", "admin", "ops")
+	cli("role", "add", "bea", "admin")
 	cli("role", "add", "carl", "ops")
 	ada := loggedIn(t, "ada")
-	carl, self, operator := newClient(t), newClient(t), newClient(t)
+	carl, self, bea, operator := newClient(t), newClient(t), newClient(t), newClient(t)
 	carlPath := adminResetLink(t, ada, "carl")
 	carlToken := openResetLink(t, carl, carlPath, "the admin's link for carl")
 	selfPath := adminResetLink(t, ada, "ada")
+	beaPath := adminResetLink(t, loggedIn(t, "bea"), "bea")
+	beaToken := openResetLink(t, bea, beaPath, "the link bea made for herself")
 	operatorPath, _ := linkFrom(t, cli("reset-link", "carl"))
 
 	site(t, "session_auth /members/*", "admin_role ops\n\t\t"+lines)
 	if r := loggedIn(t, "carl").get("/auth/admin"); r.status != http.StatusOK {
 		t.Fatalf("carl, holding the new admin role, on the admin page: %d; want 200", r.status)
 	}
-	if r := loggedIn(t, "ada").get("/auth/admin"); r.status != http.StatusForbidden {
-		t.Fatalf("ada, whose role is no longer the admin role, on the admin page: %d; want 403", r.status)
+	if r := loggedIn(t, "bea").get("/auth/admin"); r.status != http.StatusForbidden {
+		t.Fatalf("bea, whose role is no longer the admin role, on the admin page: %d; want 403", r.status)
 	}
 	wantDeadResetLink(t, carl, carlPath, carlToken, "carl", "the link ada made for carl, now an admin by admin_role")
 	openResetLink(t, self, selfPath, "the link ada made for herself")
+	wantDeadResetLink(t, bea, beaPath, beaToken, "bea", "the link bea made for herself, now no admin by admin_role")
 	openResetLink(t, operator, operatorPath, "the operator's link for carl")
 }
 
@@ -138,7 +145,7 @@ func TestAdminLinkDiesWhenAdminRoleComesToItsAccount(t *testing.T) {
 func TestStepTokenIsNoResetLink(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		lines := "registration open\n\t\t" + noLimits + "\n\t\t" + b.lines(t)
-		site(t, "session_auth /members/*", lines)
+		logFile := site(t, "session_auth /members/*", lines)
 		secret, _ := registerEnrolled(t, "alice")
 		newClient(t).register("bob", testPassword, "/")
 		c := newClient(t)
@@ -155,6 +162,11 @@ func TestStepTokenIsNoResetLink(t *testing.T) {
 		form := url.Values{"token": {step}, "password": {stolen}, "password_confirm": {stolen}, formTokenField: {formToken}}
 		if r := c.post("/auth/reset", form); r.status != http.StatusNotFound {
 			t.Fatalf("the step's token posted as a reset link: %d; want 404:\n%s", r.status, clip(r.body))
+		}
+		// Refused for its kind, before anything reads it as a reset link
+		// (which another check, on the link's maker, would refuse too).
+		if data, _ := os.ReadFile(logFile); strings.Contains(string(data), "link refused") {
+			t.Fatalf("the step's token was taken for a link and refused for its maker, not for its kind:\n%s", data)
 		}
 		// The step still works, so it was not spent, and alice's password
 		// (the step's stamp) did not change.

@@ -308,7 +308,7 @@ const (
 // backend. It never waits for Redis: Caddy must start while Redis is down.
 func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 	sa.logger = ctx.Logger()
-	sa.audit = sa.logger.Named("audit") // auditLogger
+	sa.audit = sa.logger.Named(auditName)
 	sa.applyDefaults()
 	// The realm names folders and Redis keys, and Caddy provisions before
 	// it validates: a bad one must not reach the disk.
@@ -366,6 +366,7 @@ func (sa *SessionAuth) Provision(ctx caddy.Context) error {
 		Lifetime:   time.Duration(sa.Lifetime),
 		RememberMe: time.Duration(*sa.RememberMe),
 		MaxPerUser: sa.MaxSessions,
+		Logger:     sa.logger,
 		Now:        now,
 		ClientIP:   clientIP,
 		Hits:       metrics.cache.WithLabelValues(sa.Realm, "hit"),

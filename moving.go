@@ -16,7 +16,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/gomodule/redigo/redis"
-	"go.uber.org/zap"
 
 	"github.com/caddy-session-auth/caddy-session-auth/internal/atomicfile"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/factor"
@@ -390,27 +389,4 @@ func namesPhrase(names []string) string {
 		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 	}
 	return strings.Join(names, "")
-}
-
-// leftInFiles is the start-up warning of a realm that moved to Redis
-// without its accounts.
-const leftInFiles = "this realm has no accounts in Redis, but the file backend's users file of the realm holds some: " +
-	"to move them, run caddy session-auth export with the config that used files, then caddy session-auth import with this one " +
-	"(see the README, \"Moving between backends\")"
-
-// warnIfLeftInFiles warns, at start, when this realm is empty in Redis
-// while the file backend's users file of the realm, at its default place
-// under Caddy's data directory, holds accounts: a site moved to Redis
-// whose accounts stayed behind. The other way round cannot be seen: a
-// realm kept in files does not know which Redis it might have used.
-func (sa *SessionAuth) warnIfLeftInFiles(ctx context.Context) {
-	if sa.Redis == "" {
-		return
-	}
-	path := filepath.Join(dataDir(), sa.Realm, "users.json")
-	accounts, err := users.NewFileStore(path).List(ctx)
-	if err != nil || len(accounts) == 0 {
-		return
-	}
-	sa.logger.Warn(leftInFiles, zap.String("realm", sa.Realm), zap.String("users_file", path), zap.Int("accounts", len(accounts)))
 }

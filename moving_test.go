@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/caddy-session-auth/caddy-session-auth/internal/bcryptfloor"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/factor"
@@ -301,6 +304,28 @@ func TestImportWritesNothingWhenALineIsBad(t *testing.T) {
 			})
 		}
 		wantCLIFailure(t, "", "the export holds no accounts; nothing was imported", "--config", config, "import")
+	})
+}
+
+// TestImportRefusesHashesCheaperThanTheFloor: a hash below bcrypt's floor
+// would answer a login faster than an unknown name's dummy hash, telling
+// that the account exists: the import refuses it, naming the line and the
+// account, and writes nothing.
+func TestImportRefusesHashesCheaperThanTheFloor(t *testing.T) {
+	realBcrypt(t)
+	forEachCLIBackend(t, func(t *testing.T, config string, store users.Store) {
+		cheap := plainAccount(t, "carol", cliPassword)
+		hash, err := bcrypt.GenerateFromPassword([]byte(cliPassword), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cheap.Hash = hash
+		input := exportLine(t, plainAccount(t, "alice", cliPassword)) + "\n" + exportLine(t, cheap) + "\n"
+		wantCLIFailure(t, input, fmt.Sprintf("line 2 of the export: carol: the password hash has bcrypt cost %d, below the lowest this plugin accepts (%d)",
+			bcrypt.MinCost, users.MinBcryptCost), "--config", config, "import")
+		if list, err := store.List(context.Background()); err != nil || len(list) != 0 {
+			t.Fatalf("an import with a cheap hash on line 2 stored %d accounts (%v)", len(list), err)
+		}
 	})
 }
 

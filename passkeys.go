@@ -410,6 +410,9 @@ func (sa *SessionAuth) passkeyLogin(w http.ResponseWriter, r *http.Request) (str
 	}
 	// The answer verified: its challenge is spent, or this is a replay.
 	switch fresh, err := sa.spendStart(ctx, start); {
+	case errors.Is(err, errUnreadableStart):
+		sa.logger.Warn("passkey login refused: its state names no challenge to spend", zap.String("client_ip", clientIP(r)))
+		return failed("passkey_refused", acct.Username)
 	case err != nil:
 		return loginBackendDown, sa.unavailable(w, r, "login", err)
 	case !fresh:

@@ -45,6 +45,10 @@ type passwordlessStart struct {
 // errNoStart: the step cookie holds no start this realm sealed lately.
 var errNoStart = errors.New("no passwordless login is under way")
 
+// errUnreadableStart: a start this realm sealed, whose state names no
+// challenge to spend; nothing a client can do, so it is refused.
+var errUnreadableStart = errors.New("the passwordless start holds no challenge")
+
 // startCodec seals passwordless starts with keys derived from one of the
 // realm's keys: HMAC-SHA256 over the cookie's name, time and content,
 // AES-256 over the content, and the ceremony's lifetime.
@@ -89,11 +93,13 @@ func (sa *SessionAuth) openStart(r *http.Request) (passwordlessStart, error) {
 }
 
 // spendStart records the challenge of a start whose answer verified; false
-// when it was recorded already (a replay), or is unreadable.
+// when it was recorded already (a replay). A state whose challenge cannot
+// be read is errUnreadableStart.
 func (sa *SessionAuth) spendStart(ctx context.Context, start passwordlessStart) (bool, error) {
 	challenge, expires, err := passkey.Challenge(start.State)
 	if err != nil {
-		return false, nil
+		return false, errUnreadableStart
 	}
-	return sa.tokens.Spend(ctx, "passkey challenge\x00"+challenge, expires)
+	// The state's expiry is on the passkey package's clock: real time.
+	return sa.tokens.Spend(ctx, "passkey challenge\x00"+challenge, time.Now(), expires)
 }

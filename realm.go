@@ -18,6 +18,7 @@ import (
 
 	"github.com/caddy-session-auth/caddy-session-auth/internal/redisconn"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/redisutil"
+	"github.com/caddy-session-auth/caddy-session-auth/users"
 )
 
 // A realm keeps one site's accounts apart from another's. In the Caddyfile
@@ -171,6 +172,29 @@ func (sa *SessionAuth) describeRealm() {
 		sa.logger.Warn("accounts from a release before realms are in this store; move them into a realm (see the README, \"Realms\")",
 			zap.String("realm", sa.Realm))
 	}
+}
+
+// leftInFiles is the start-up warning of a realm that moved to Redis
+// without its accounts.
+const leftInFiles = "this realm has no accounts in Redis, but the file backend's users file of the realm holds some: " +
+	"to move them, run caddy session-auth export with the config that used files, then caddy session-auth import with this one " +
+	"(see the README, \"Moving between backends\")"
+
+// warnIfLeftInFiles warns, at start, when this realm is empty in Redis
+// while the file backend's users file of the realm, at its default place
+// under Caddy's data directory, holds accounts: a site moved to Redis
+// whose accounts stayed behind. The other way round cannot be seen: a
+// realm kept in files does not know which Redis it might have used.
+func (sa *SessionAuth) warnIfLeftInFiles(ctx context.Context) {
+	if sa.Redis == "" {
+		return
+	}
+	path := filepath.Join(dataDir(), sa.Realm, "users.json")
+	accounts, err := users.NewFileStore(path).List(ctx)
+	if err != nil || len(accounts) == 0 {
+		return
+	}
+	sa.logger.Warn(leftInFiles, zap.String("realm", sa.Realm), zap.String("users_file", path), zap.Int("accounts", len(accounts)))
 }
 
 func (sa *SessionAuth) storeName() string {

@@ -191,6 +191,14 @@ func (sa *SessionAuth) registerInvited(ctx context.Context, token string, acct *
 		_ = sa.tokens.Restore(ctx, token, g)
 		return onetime.ErrInvalid
 	}
+	// Checked again now that it is spent: the maker may have been
+	// demoted since the form was checked.
+	if err := sa.checkLinkMaker(ctx, g); err != nil {
+		if !errors.Is(err, onetime.ErrInvalid) {
+			_ = sa.tokens.Restore(ctx, token, g) // the backend failed, not the link
+		}
+		return err
+	}
 	roles, err := users.NormalizeRoles(append(slices.Clone(acct.Roles), g.Roles...))
 	if err != nil {
 		_ = sa.tokens.Restore(ctx, token, g)

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/caddy-session-auth/caddy-session-auth/internal/bcryptfloor"
 	"github.com/caddy-session-auth/caddy-session-auth/internal/passkey"
 )
 
@@ -177,8 +179,12 @@ func TestImportWithReplaceOverwritesAndSaysWhom(t *testing.T) {
 }
 
 // TestCheckImportedRefusesWhatCreateWouldRefuse: an account line that no
-// store would have written is refused, saying why.
+// store would have written is refused, saying why. (fullAccount's hash is
+// at bcrypt's lowest cost: the floor is lowered to it, as the root
+// package's tests do, but for the case about the cost.)
 func TestCheckImportedRefusesWhatCreateWouldRefuse(t *testing.T) {
+	bcryptfloor.Cost = bcrypt.MinCost
+	t.Cleanup(func() { bcryptfloor.Cost = MinBcryptCost })
 	good := fullAccount(t, "alice")
 	for _, tc := range []struct {
 		name   string
@@ -199,6 +205,12 @@ func TestCheckImportedRefusesWhatCreateWouldRefuse(t *testing.T) {
 			}
 		})
 	}
+	bcryptfloor.Cost = MinBcryptCost
+	if _, err := CheckImported(good); err == nil || !strings.Contains(err.Error(), "alice: the password hash has bcrypt cost 4, below the lowest this plugin accepts (10)") {
+		t.Fatalf("a hash at cost 4 with the floor at %d: %v; want it refused, naming the account and both costs", MinBcryptCost, err)
+	}
+	bcryptfloor.Cost = bcrypt.MinCost
+
 	a := good
 	a.Roles = []string{"Staff", "editors", "staff"}
 	got, err := CheckImported(a)

@@ -137,7 +137,16 @@ func SetPassword(ctx context.Context, s Store, username string, hash []byte) err
 // their own password must not undo a reset, or a disable, that came in
 // between. It returns the account as stored.
 func ChangePassword(ctx context.Context, s Store, username, stamp string, hash []byte) (Account, error) {
-	return renew(ctx, s, username, stamp, func(a *Account) { a.Hash = bytes.Clone(hash) })
+	return ChangePasswordIf(ctx, s, username, sameStamp(stamp), hash)
+}
+
+// ChangePasswordIf is ChangePassword with the caller's own test of the
+// account in place of the stamp's, run on it as stored, inside the write
+// (the account must still be able to log in too): a reset link checks
+// there everything it was made for (its stamp and roles), so that nothing
+// that changed after the link was read slips through.
+func ChangePasswordIf(ctx context.Context, s Store, username string, fits func(Account) bool, hash []byte) (Account, error) {
+	return renew(ctx, s, username, fits, func(a *Account) { a.Hash = bytes.Clone(hash) })
 }
 
 // RenewStamp gives the account a new stamp, which ends every session made
@@ -145,13 +154,27 @@ func ChangePassword(ctx context.Context, s Store, username, stamp string, hash [
 // ChangePassword: "log out everywhere else" is this, then a new session
 // for the browser that asked.
 func RenewStamp(ctx context.Context, s Store, username, stamp string) (Account, error) {
-	return renew(ctx, s, username, stamp, func(*Account) {})
+	return RenewStampIf(ctx, s, username, sameStamp(stamp))
 }
 
-func renew(ctx context.Context, s Store, username, stamp string, change func(*Account)) (Account, error) {
+// RenewStampIf is RenewStamp with the caller's own test of the account in
+// place of the stamp's, run as ChangePasswordIf runs it.
+func RenewStampIf(ctx context.Context, s Store, username string, fits func(Account) bool) (Account, error) {
+	return renew(ctx, s, username, fits, func(*Account) {})
+}
+
+// sameStamp is the test of ChangePassword and RenewStamp: the account's
+// credentials are as they were read.
+func sameStamp(stamp string) func(Account) bool {
+	return func(a Account) bool { return a.Stamp == stamp }
+}
+
+// renew applies change and a new stamp if the account as stored may log
+// in and fits accepts it; ErrChanged if not.
+func renew(ctx context.Context, s Store, username string, fits func(Account) bool, change func(*Account)) (Account, error) {
 	var changed Account
 	err := s.Update(ctx, username, func(a *Account) error {
-		if a.Stamp != stamp || !a.CanLogIn() {
+		if !a.CanLogIn() || !fits(*a) {
 			return ErrChanged
 		}
 		change(a)

@@ -31,7 +31,7 @@ func init() {
 			pkg: ".", tests: "TestImportSealsAuthenticatorAppsAgainWithTheOldConfigsKeys",
 		},
 		{
-			name: "move-to-redis-not-warned", rule: "move", file: "moving.go",
+			name: "move-to-redis-not-warned", rule: "move", file: "realm.go",
 			find: "\tif sa.Redis == \"\" {\n\t\treturn\n\t}\n\tpath := filepath.Join(dataDir(), sa.Realm, \"users.json\")",
 			repl: "\tif sa.Redis != \"\" {\n\t\treturn\n\t}\n\tpath := filepath.Join(dataDir(), sa.Realm, \"users.json\")",
 			pkg:  ".", tests: "TestStartupWarnsWhenARealmMovedToRedisLeftItsAccountsInFiles",

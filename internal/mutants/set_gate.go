@@ -43,12 +43,12 @@ func init() {
 		},
 		{
 			name: "own-cookies-passed-on", rule: "20", file: "handler.go",
-			find: "\tsa.dropOwnCookies(r.Header)\n", repl: "",
+			find: "\tsa.dropOwnCookies(r.Header)\n\treturn next.ServeHTTP(w, r)", repl: "\treturn next.ServeHTTP(w, r)",
 			pkg: ".", tests: "TestOwnCookiesNeverReachTheApp",
 		},
 		{
 			name: "own-cookies-passed-on-public", rule: "20", file: "handler.go",
-			find: "\tif !protected {\n\t\treturn sa.passOn(w, r, next)\n", repl: "\tif !protected {\n\t\treturn next.ServeHTTP(w, r)\n",
+			find: "\tif !protected {\n\t\treturn sa.passOn(w, r, next, s)\n", repl: "\tif !protected {\n\t\treturn next.ServeHTTP(w, r)\n",
 			pkg: ".", tests: "TestOwnCookiesNeverReachTheApp",
 		},
 		{

@@ -65,7 +65,7 @@ func init() {
 		},
 		{
 			name: "admin-end-sessions-only-the-listed", rule: "16", file: "adminpage.go",
-			find: "_, err := users.RenewStamp(ctx, sa.users, name, target.Stamp); return err", repl: "return nil",
+			find: "users.RenewStampIf(ctx, sa.users, name,", repl: "func(_, _, _ any, _ func(users.Account) bool) (users.Account, error) { return users.Account{}, nil }(ctx, sa.users, name,",
 			pkg: ".", tests: "TestEndingSessionsReachesUnlistedSessionsAndLoginsInFlight",
 		},
 		{

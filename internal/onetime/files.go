@@ -78,12 +78,14 @@ func (s *Files) spentPath(value string) string { return filepath.Join(s.dir, spe
 const spentPrefix = "spent-"
 
 // Spend creates the value's file exclusively: creation succeeds once, in
-// any process. The file holds until, for Purge.
-func (s *Files) Spend(_ context.Context, value string, until time.Time) (bool, error) {
-	if !time.Now().Before(until) {
+// any process. The file holds when Purge may remove it: until, plus
+// spentMargin.
+func (s *Files) Spend(_ context.Context, value string, now, until time.Time) (bool, error) {
+	if !now.Before(until) {
 		return false, nil // its time is over: it serves no more
 	}
-	err := s.files.CreateNew(s.spentPath(value), []byte(until.UTC().Format(time.RFC3339Nano)), 0o600)
+	keep := until.Add(spentMargin)
+	err := s.files.CreateNew(s.spentPath(value), []byte(keep.UTC().Format(time.RFC3339Nano)), 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}
@@ -123,8 +125,9 @@ func (s *Files) Purge(now time.Time) (int, error) {
 		// A ".used-" file is a Use under way, or one that never finished
 		// (a crash): it goes like the others, when its grant may be
 		// forgotten; one that cannot be read goes after a day.
-		// A spent value's file goes once its time is over; one whose time
-		// was never written (a crash), after a day.
+		// A spent value's file goes once its time, and the margin after
+		// it, are over; one whose time was never written (a crash), after
+		// a day.
 		p := filepath.Join(s.dir, e.Name())
 		data, err := s.files.ReadFile(p)
 		if err != nil {

@@ -35,7 +35,7 @@ type Grant struct {
 	User    string    `json:"user,omitempty"`  // Reset: whose password
 	Stamp   string    `json:"stamp,omitempty"` // Reset: the account's stamp when issued; a link outlives no password change
 	Roles   []string  `json:"roles,omitempty"` // Invite: roles the new account gets
-	By      string    `json:"by,omitempty"`    // who made it, for the log: "command line" or an admin's name
+	By      string    `json:"by,omitempty"`    // who made it: "command line" or an admin's name, whose admin role the link needs
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
 
@@ -82,10 +82,19 @@ type Store interface {
 	// Spend records a value that must serve once but that this store did
 	// not issue (a passkey challenge that a sealed cookie carried), and
 	// tells whether it was fresh: of simultaneous calls with one value,
-	// one gets true; every later one false, until until has passed and
-	// the record is forgotten. Only the value's hash is kept.
-	Spend(ctx context.Context, value string, until time.Time) (fresh bool, err error)
+	// one gets true; every later one false, until until (plus
+	// spentMargin) has passed and the record is forgotten. A value whose
+	// until is not after now serves no more: never fresh. Only the
+	// value's hash is kept.
+	Spend(ctx context.Context, value string, now, until time.Time) (fresh bool, err error)
 }
+
+// spentMargin is how long a spent value is kept past its until. Instances
+// whose clocks disagree judge until each by their own: one whose clock is
+// behind still takes the value as live after the record, timed by
+// another's clock, is gone, and would take a replay for a fresh answer.
+// The margin covers such skew (NTP keeps it far below a minute).
+const spentMargin = time.Minute
 
 // newToken is 256 bits from crypto/rand, URL-safe.
 func newToken() string {

@@ -478,7 +478,7 @@ func exerciseFailingStore(t *testing.T, s onetime.Store) {
 	wantBackendError(t, "Use", err, token)
 	err = s.Restore(ctx, token, g)
 	wantBackendError(t, "Restore", err, token)
-	_, err = s.Spend(ctx, token, g.Expires)
+	_, err = s.Spend(ctx, token, g.Created, g.Expires)
 	wantBackendError(t, "Spend", err, token)
 }
 

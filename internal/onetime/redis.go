@@ -13,7 +13,7 @@ import (
 
 // Redis keeps each token's grant under prefix+"token:"+its hash, expiring
 // a while after the grant does, and each spent value under
-// prefix+"spent:"+its hash, expiring when its time is over.
+// prefix+"spent:"+its hash, expiring spentMargin after its time is over.
 type Redis struct {
 	pool   *redis.Pool
 	prefix string
@@ -27,11 +27,11 @@ func NewRedis(pool *redis.Pool, keyPrefix string) *Redis {
 
 // Spend sets the value's key only if it is absent (SET NX), which one
 // caller, on any instance, does.
-func (s *Redis) Spend(ctx context.Context, value string, until time.Time) (bool, error) {
-	ttl := time.Until(until).Milliseconds()
-	if ttl <= 0 {
+func (s *Redis) Spend(ctx context.Context, value string, now, until time.Time) (bool, error) {
+	if !now.Before(until) {
 		return false, nil // its time is over: it serves no more
 	}
+	ttl := until.Add(spentMargin).Sub(now).Milliseconds()
 	conn, err := redisutil.Conn(ctx, s.pool)
 	if err != nil {
 		return false, err

@@ -14,8 +14,12 @@ import (
 // client that logs in over and over (or a leaked password in many hands)
 // cannot fill the store with one account's sessions, and the ones that
 // end are those the user is least likely to be using. made itself never
-// ends, nor does any session made in a later millisecond: two logins at
-// once then do not end each other, and the later one trims for both.
+// ends, nor does any session made in a later millisecond: of two logins
+// at once in different milliseconds, the later one trims for both.
+// Sessions made in made's own millisecond count as older, so that logins
+// one after another within a millisecond still keep to the cap; two that
+// race in one millisecond may end each other (each sees the other as
+// older), and their users log in again.
 func (m *Manager) capSessions(ctx context.Context, acct users.Account, made Stored) error {
 	if m.cfg.MaxPerUser <= 0 {
 		return nil

@@ -1,10 +1,16 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // Rule 19: live sessions per account are capped; a login past the cap
@@ -76,4 +82,39 @@ func TestMaxSessionsWithinOneMillisecond(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A cap that cannot be applied (the store lists no sessions, here for
+// want of ZRANGE in its Redis user's rights, while it still creates them)
+// fails no login: the session just stored stands, with its cookie, and
+// the failure is logged.
+func TestALoginStandsWhenItsCapCannotBeApplied(t *testing.T) {
+	in := newInstance(t, testRedis, uniquePrefix())
+	admin := in.pool.Get()
+	defer admin.Close()
+	user := "cap-" + NewID()[:8]
+	if _, err := admin.Do("ACL", "SETUSER", user, "on", ">secret", "~*", "&*", "+@all", "-zrange"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c := testRedis.Pool(0).Get(); c.Do("ACL", "DELUSER", user); c.Close() })
+	pool := &redis.Pool{DialContext: func(ctx context.Context) (redis.Conn, error) {
+		return redis.DialContext(ctx, "tcp", testRedis.Addr, redis.DialUsername(user), redis.DialPassword("secret"))
+	}}
+	t.Cleanup(func() { pool.Close() })
+	prefix := strings.TrimSuffix(in.store.prefix, "session:")
+	store := NewRedis(pool, prefix, in.store.channel, in.listener)
+
+	cfg := testConfig(newFakeClock())
+	cfg.MaxPerUser = 1
+	core, logs := observer.New(zap.WarnLevel)
+	cfg.Logger = zap.New(core)
+	m := newManager(t, cfg, store, in.accounts)
+	alice := createAccount(t, in.accounts, "alice")
+	if _, err := store.Sessions(context.Background(), "alice"); err == nil {
+		t.Fatal("the store lists sessions; the test needs it not to")
+	}
+	wantUser(t, m, login(t, m, alice, false, nil), "alice")
+	if logs.FilterMessageSnippet("sessions cap").Len() != 1 {
+		t.Fatalf("warnings: %v; want one about the cap", logs.All())
+	}
 }

@@ -82,3 +82,39 @@ func TestReissueKeepsTheLoginsDeadlinesAndItsLastProof(t *testing.T) {
 		}
 	})
 }
+
+// TestReissueKeepsWhereTheLoginCameFrom: the account page shows each
+// session's client IP and browser as those of its login; a re-issue, asked
+// from wherever (the user's other network, a script), changes neither.
+func TestReissueKeepsWhereTheLoginCameFrom(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		store, accounts := b.open(t)
+		cfg := testConfig(newFakeClock())
+		cfg.ClientIP = func(r *http.Request) string { return r.RemoteAddr }
+		m := newManager(t, cfg, store, accounts)
+		alice := createAccount(t, accounts, "alice")
+		r := httptest.NewRequest(http.MethodPost, "http://example.com/auth/login", nil)
+		r.RemoteAddr = "198.51.100.7"
+		r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+		w := httptest.NewRecorder()
+		login, err := m.Start(w, r, alice, false, FactorPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if login.IP != "198.51.100.7" || login.Agent == "" {
+			t.Fatalf("the login's record: IP %q, Agent %q; want the request's", login.IP, login.Agent)
+		}
+		r = httptest.NewRequest(http.MethodPost, "http://example.com/auth/account", nil)
+		r.RemoteAddr = "203.0.113.9"
+		r.Header.Set("User-Agent", "curl/8.5.0")
+		r.AddCookie(sessionCookie(t, w, testCookie))
+		w = httptest.NewRecorder()
+		if _, err := m.Reissue(w, r, login, alice, login.Factors, false); err != nil {
+			t.Fatal(err)
+		}
+		got := wantUser(t, m, sessionCookie(t, w, testCookie), "alice")
+		if got.IP != login.IP || got.Agent != login.Agent {
+			t.Fatalf("re-issued from elsewhere: IP %q, Agent %q; want the login's %q, %q", got.IP, got.Agent, login.IP, login.Agent)
+		}
+	})
+}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+	"go.uber.org/zap"
 
 	"github.com/caddy-session-auth/caddy-session-auth/internal/useragent"
 	"github.com/caddy-session-auth/caddy-session-auth/users"
@@ -47,6 +48,9 @@ type Config struct {
 	// MaxPerUser caps the live sessions of one account: a login past it
 	// ends that account's oldest sessions (see capSessions). 0 caps nothing.
 	MaxPerUser int
+	// Logger hears of what went wrong without failing a call (a cap that
+	// could not be applied); nil logs nothing.
+	Logger *zap.Logger
 	// Hits and Misses count the requests with a cookie that Current
 	// answered from memory, and those it had to read from the store (a
 	// Prometheus counter fits); nil counts nothing.
@@ -118,6 +122,9 @@ func (s Session) RolesValue() any { return s.roles.box }
 
 // NewManager returns a Manager of store's sessions. Close releases it.
 func NewManager(cfg Config, store Store, accounts Accounts, keys *Keyring) *Manager {
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
 	m := &Manager{
 		cfg:      cfg,
 		hostName: "__Host-" + cfg.CookieName,
@@ -337,7 +344,11 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request, acct users.Accou
 		return Session{}, err
 	}
 	if err := m.capSessions(r.Context(), acct, Stored{ID: id, Record: rec}); err != nil {
-		return Session{}, err
+		// The login stands: its record exists, and failing it here would
+		// leave that record behind with no cookie to end it. The cap is a
+		// bound, not a check of this login: the account's next login
+		// trims again.
+		m.cfg.Logger.Warn("the sessions cap could not be applied at this login; the next login applies it", zap.String("username", acct.Username), zap.Error(err))
 	}
 	value, err := securecookie.EncodeMulti(name, id, codecs...)
 	if err != nil {
